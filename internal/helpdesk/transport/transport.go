@@ -1,0 +1,304 @@
+// Package transport is the HTTP layer every PSA client shares: one
+// http.Client with timeouts, a client-side rate limiter, a concurrency cap,
+// retries with exponential backoff and full jitter for 429, 5xx, timeouts
+// and broken bodies (honouring Retry-After), none for other 4xx, request
+// metrics, and errors that never carry a credential. It knows nothing of
+// any PSA's wire format: providers pass hooks to read their error bodies.
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/metrics"
+)
+
+// MaxBody bounds a response body; a PSA page is far smaller.
+const MaxBody = 64 << 20
+
+// Config configures a Client. Zero values take the defaults noted.
+type Config struct {
+	// Provider names the PSA in errors, logs and metric labels.
+	Provider string
+	// HTTPClient sends requests; default: 30 s timeout.
+	HTTPClient *http.Client
+	// RatePerSecond and Burst set the client-side limiter; 0 means no
+	// limit.
+	RatePerSecond float64
+	Burst         int
+	// MaxConcurrent caps requests in flight (Autotask allows 3); 0 means
+	// no cap.
+	MaxConcurrent int
+	// MaxAttempts bounds tries of one request; default 6.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape exponential backoff; defaults
+	// 250 ms and 30 s. MaxRetryAfter caps a server-requested wait
+	// (default 2 m): a longer one is returned to the caller as an error.
+	BaseBackoff, MaxBackoff, MaxRetryAfter time.Duration
+	// Metrics records requests; nil records nothing.
+	Metrics *metrics.Metrics
+	// Logger logs retries at debug level; default slog.Default().
+	Logger *slog.Logger
+	// ErrorMessage extracts the provider's message from an error body;
+	// default: the body's first 200 bytes. It must not return secrets.
+	ErrorMessage func(status int, body []byte) string
+	// Classify, when set, may override the error kind of a response
+	// (for PSAs that signal throttling on another status). Return nil to
+	// keep the default mapping.
+	Classify func(status int, header http.Header, body []byte) error
+	// OnUnauthorized is called once per request on a 401; when it
+	// returns true (credentials were refreshed), the request is retried.
+	OnUnauthorized func() bool
+}
+
+// Client sends PSA requests.
+type Client struct {
+	cfg     Config
+	limiter *rate.Limiter
+	sem     chan struct{}
+	sleep   func(context.Context, time.Duration) error
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) *Client {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 6
+	}
+	if cfg.BaseBackoff == 0 {
+		cfg.BaseBackoff = 250 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.MaxRetryAfter == 0 {
+		cfg.MaxRetryAfter = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c := &Client{cfg: cfg, sleep: sleepCtx}
+	if cfg.RatePerSecond > 0 {
+		burst := max(cfg.Burst, 1)
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), burst)
+	}
+	if cfg.MaxConcurrent > 0 {
+		c.sem = make(chan struct{}, cfg.MaxConcurrent)
+	}
+	return c
+}
+
+// SetSleep replaces the backoff sleep (tests make it instant).
+func (c *Client) SetSleep(f func(context.Context, time.Duration) error) { c.sleep = f }
+
+// RequestFunc builds a fresh request for each attempt, so bodies are
+// re-sent intact.
+type RequestFunc func(ctx context.Context) (*http.Request, error)
+
+// Response is a completed exchange with its whole body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends the request, retrying what is worth retrying, and returns the
+// first 2xx response. A non-2xx final answer is a *helpdesk.Error with the
+// provider's message.
+func (c *Client) Do(ctx context.Context, op string, build RequestFunc) (*Response, error) {
+	return c.do(ctx, op, build, nil)
+}
+
+// DoJSON is Do followed by decoding the body into out; a body that does not
+// decode (truncated, garbled) is retried like a transient failure.
+func (c *Client) DoJSON(ctx context.Context, op string, build RequestFunc, out any) (*Response, error) {
+	return c.do(ctx, op, build, func(b []byte) error {
+		if out == nil || len(b) == 0 {
+			return nil
+		}
+		return json.Unmarshal(b, out)
+	})
+}
+
+func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode func([]byte) error) (*Response, error) {
+	refreshed := false
+	var last error
+	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
+		resp, err := c.once(ctx, op, build)
+		if err == nil && decode != nil {
+			if derr := decode(resp.Body); derr != nil {
+				err = c.errorf(op, helpdesk.ErrTransient, resp.Status, "", fmt.Errorf("decode response: %w", derr))
+			}
+		}
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if errors.Is(err, helpdesk.ErrUnauthorized) && !refreshed && c.cfg.OnUnauthorized != nil && c.cfg.OnUnauthorized() {
+			refreshed = true
+			attempt--
+			continue
+		}
+		if !helpdesk.Retryable(err) || attempt == c.cfg.MaxAttempts {
+			break
+		}
+		wait := c.backoff(attempt)
+		if ra := helpdesk.RetryAfter(err); ra > 0 {
+			if ra > c.cfg.MaxRetryAfter {
+				return nil, err
+			}
+			wait = ra
+		}
+		c.cfg.Logger.DebugContext(ctx, "psa request retry", "provider", c.cfg.Provider, "op", op,
+			"attempt", attempt, "wait", wait, "err", err)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return nil, err
+		}
+	}
+	return nil, last
+}
+
+// backoff is exponential with full jitter.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.BaseBackoff << (attempt - 1)
+	if d <= 0 || d > c.cfg.MaxBackoff {
+		d = c.cfg.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Response, error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", err)
+		}
+	}
+	if c.sem != nil {
+		select {
+		case c.sem <- struct{}{}:
+			defer func() { <-c.sem }()
+		case <-ctx.Done():
+			return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", ctx.Err())
+		}
+	}
+	req, err := build(ctx)
+	if err != nil {
+		return nil, c.errorf(op, helpdesk.ErrInvalid, 0, "", fmt.Errorf("build request: %w", err))
+	}
+	start := time.Now()
+	res, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		c.observe(op, "error", start)
+		return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", scrub(err))
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody))
+	res.Body.Close()
+	c.observe(op, strconv.Itoa(res.StatusCode), start)
+	if err != nil {
+		return nil, c.errorf(op, helpdesk.ErrTransient, res.StatusCode, "", fmt.Errorf("read body: %w", err))
+	}
+	out := &Response{Status: res.StatusCode, Header: res.Header, Body: body}
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		return out, nil
+	}
+	return nil, c.statusError(op, out)
+}
+
+func (c *Client) statusError(op string, r *Response) error {
+	kind := helpdesk.KindForStatus(r.Status)
+	if c.cfg.Classify != nil {
+		if k := c.cfg.Classify(r.Status, r.Header, r.Body); k != nil {
+			kind = k
+		}
+	}
+	msg := ""
+	if c.cfg.ErrorMessage != nil {
+		msg = c.cfg.ErrorMessage(r.Status, r.Body)
+	} else {
+		msg = excerpt(r.Body)
+	}
+	e := &helpdesk.Error{Provider: c.cfg.Provider, Op: op, Kind: kind, Status: r.Status, Message: msg}
+	if errors.Is(kind, helpdesk.ErrRateLimited) {
+		e.RetryAfter = ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+		if c.cfg.Metrics != nil {
+			c.cfg.Metrics.PSARateLimited.WithLabelValues(c.cfg.Provider).Inc()
+		}
+	}
+	return e
+}
+
+func (c *Client) observe(op, code string, start time.Time) {
+	if c.cfg.Metrics == nil {
+		return
+	}
+	c.cfg.Metrics.PSARequests.WithLabelValues(c.cfg.Provider, op, code).Inc()
+	c.cfg.Metrics.PSARequestDuration.WithLabelValues(c.cfg.Provider, op).Observe(time.Since(start).Seconds())
+}
+
+func (c *Client) errorf(op string, kind error, status int, msg string, err error) error {
+	return &helpdesk.Error{Provider: c.cfg.Provider, Op: op, Kind: kind, Status: status, Message: msg, Err: err}
+}
+
+// ParseRetryAfter reads a Retry-After header: delta seconds or an HTTP
+// date. It returns zero when absent or unreadable.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// scrub drops the URL from a transport error: query strings may carry
+// user names or tokens.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return fmt.Errorf("%s: timeout: %w", ue.Op, ue.Err)
+		}
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func excerpt(b []byte) string {
+	const n = 200
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
