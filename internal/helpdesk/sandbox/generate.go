@@ -208,4 +208,3 @@ func (g *gen) notesAndTime(t Ticket, humans []Member) {
 		w.timeIdx[te.ID] = t.ID
 	}
 }
-
