@@ -169,6 +169,11 @@ type Query struct {
 	// Since returns records the PSA last updated strictly after this time;
 	// zero means all records.
 	Since time.Time
+	// Until, when not zero, returns only records updated at or before this
+	// time (backfilling a widened ingest window fetches only the gap).
+	// Providers whose API cannot filter by it filter the stream
+	// themselves.
+	Until time.Time
 	// PageSize asks for this many records per page; zero or more than the
 	// provider's maximum means the maximum.
 	PageSize int
