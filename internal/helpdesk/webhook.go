@@ -17,6 +17,7 @@ const (
 	EventTicketUpdated    Event = "ticket.updated"
 	EventTicketDeleted    Event = "ticket.deleted"
 	EventNoteCreated      Event = "note.created"
+	EventNoteUpdated      Event = "note.updated"
 	EventContactCreated   Event = "contact.created"
 	EventContactUpdated   Event = "contact.updated"
 	EventContactDeleted   Event = "contact.deleted"
@@ -30,7 +31,7 @@ const (
 
 // AllEvents lists every event name in a stable order.
 var AllEvents = []Event{
-	EventTicketCreated, EventTicketUpdated, EventTicketDeleted, EventNoteCreated,
+	EventTicketCreated, EventTicketUpdated, EventTicketDeleted, EventNoteCreated, EventNoteUpdated,
 	EventContactCreated, EventContactUpdated, EventContactDeleted,
 	EventCompanyCreated, EventCompanyUpdated, EventCompanyDeleted,
 	EventTimeEntryCreated, EventTimeEntryUpdated, EventTimeEntryDeleted,

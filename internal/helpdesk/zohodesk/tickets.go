@@ -1,0 +1,163 @@
+package zohodesk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+)
+
+// Tickets implements helpdesk.Provider: GET /tickets/search with
+// modifiedTimeRange=(since, now+1d] sorted by -modifiedTime (GET /tickets
+// has no time filter and may omit modifiedTime). Search indexing lags
+// writes by seconds to minutes; the syncer's overlap window covers that.
+func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
+	w := c.newWindow("list tickets", "/tickets/search", q.Since, clampPage(q.PageSize, ticketPage))
+	return convertPages(w.pages(ctx), "list tickets", parseTicket)
+}
+
+// Contacts implements helpdesk.Provider over GET /contacts/search with the
+// same window as Tickets [INF: contacts search takes modifiedTimeRange
+// and sortBy=-modifiedTime like tickets search].
+func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
+	w := c.newWindow("list contacts", "/contacts/search", q.Since, clampPage(q.PageSize, contactPage))
+	return convertPages(w.pages(ctx), "list contacts", parseContact)
+}
+
+// Companies implements helpdesk.Provider over GET /accounts/search, as
+// Contacts.
+func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
+	w := c.newWindow("list companies", "/accounts/search", q.Since, clampPage(q.PageSize, contactPage))
+	return convertPages(w.pages(ctx), "list companies", parseAccount)
+}
+
+// GetTicket implements helpdesk.Provider: GET /tickets/{id}.
+func (c *Client) GetTicket(ctx context.Context, id string) (helpdesk.Ticket, error) {
+	const op = "get ticket"
+	if err := numericID(op, id); err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	return c.ticketCall(ctx, request{op: op, method: http.MethodGet, path: "/tickets/" + id})
+}
+
+// CreateTicket implements helpdesk.Provider: POST /tickets. QueueID is the
+// departmentId (required by Zoho); StatusID and PriorityID are the status
+// and priority names (Zoho has no ids for them). Without a ContactID Zoho
+// finds or creates a contact named "Horizon".
+func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpdesk.Ticket, error) {
+	body := map[string]any{"subject": t.Summary, "departmentId": t.QueueID}
+	if t.Description != "" {
+		body["description"] = t.Description
+	}
+	if t.ContactID != "" {
+		body["contactId"] = t.ContactID
+	} else {
+		body["contact"] = map[string]string{"lastName": "Horizon"}
+	}
+	if t.StatusID != "" {
+		body["status"] = t.StatusID
+	}
+	if t.PriorityID != "" {
+		body["priority"] = t.PriorityID
+	}
+	return c.ticketCall(ctx, request{op: "create ticket", method: http.MethodPost, path: "/tickets", body: body})
+}
+
+// UpdateTicket implements helpdesk.Provider: PATCH /tickets/{id} with the
+// status (by name) and/or assigneeId; Zoho answers with the whole ticket
+// as it now is. An empty update reads the ticket.
+func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
+	const op = "update ticket"
+	if err := numericID(op, id); err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	body := map[string]any{}
+	if u.StatusID != "" {
+		body["status"] = u.StatusID
+	}
+	if u.AssigneeID != "" {
+		body["assigneeId"] = u.AssigneeID
+	}
+	if len(body) == 0 {
+		return c.GetTicket(ctx, id)
+	}
+	return c.ticketCall(ctx, request{op: op, method: http.MethodPatch, path: "/tickets/" + id, body: body})
+}
+
+func (c *Client) ticketCall(ctx context.Context, r request) (helpdesk.Ticket, error) {
+	var raw json.RawMessage
+	resp, err := c.call(ctx, r, &raw)
+	if err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	if resp.Status == http.StatusNoContent || len(raw) == 0 {
+		return helpdesk.Ticket{}, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrNotFound, Status: resp.Status}
+	}
+	t, err := parseTicket(raw)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("zohodesk: %s: %w", r.op, err)
+	}
+	return t, nil
+}
+
+// parseTicket maps a Zoho ticket to helpdesk.Ticket. Status, priority and
+// type (classification) are referred to by name: Zoho has no ids for them.
+func parseTicket(raw json.RawMessage) (helpdesk.Ticket, error) {
+	var w wireTicket
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("decode ticket: %w", err)
+	}
+	if w.ID == "" {
+		return helpdesk.Ticket{}, fmt.Errorf("decode ticket: no id")
+	}
+	t := helpdesk.Ticket{
+		ExternalID: string(w.ID), Number: string(w.TicketNumber), Summary: w.Subject,
+		Description: str(w.Description),
+		Status:      nameRef(w.Status), Closed: strings.EqualFold(w.StatusType, "Closed"),
+		Priority: nameRef(str(w.Priority)), Type: nameRef(str(w.Classification)),
+		Queue:     helpdesk.Ref{ID: string(w.DepartmentID)},
+		CompanyID: string(w.AccountID), ContactID: string(w.ContactID), AssigneeID: string(w.AssigneeID),
+		CreatedAt: w.CreatedTime.Time, UpdatedAt: w.ModifiedTime.Time, Deleted: bool(w.IsTrashed),
+		Raw: append(json.RawMessage(nil), raw...),
+	}
+	if w.Department != nil {
+		t.Queue.Name = w.Department.Name
+	}
+	return t, nil
+}
+
+func nameRef(name string) helpdesk.Ref {
+	if name == "" {
+		return helpdesk.Ref{}
+	}
+	return helpdesk.Ref{ID: name, Name: name}
+}
+
+func parseContact(raw json.RawMessage) (helpdesk.Contact, error) {
+	var w wireContact
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return helpdesk.Contact{}, fmt.Errorf("decode contact: %w", err)
+	}
+	return helpdesk.Contact{
+		ExternalID: string(w.ID), CompanyID: string(w.AccountID),
+		FirstName: str(w.FirstName), LastName: str(w.LastName), Email: str(w.Email), Phone: str(w.Phone),
+		Active: !bool(w.IsDeleted) && !bool(w.IsTrashed), UpdatedAt: w.ModifiedTime.Time,
+		Raw: append(json.RawMessage(nil), raw...),
+	}, nil
+}
+
+func parseAccount(raw json.RawMessage) (helpdesk.Company, error) {
+	var w wireAccount
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return helpdesk.Company{}, fmt.Errorf("decode account: %w", err)
+	}
+	return helpdesk.Company{
+		ExternalID: string(w.ID), Name: w.AccountName,
+		Active: !bool(w.IsDeleted) && !bool(w.IsTrashed), UpdatedAt: w.ModifiedTime.Time,
+		Raw: append(json.RawMessage(nil), raw...),
+	}, nil
+}
