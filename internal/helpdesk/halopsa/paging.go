@@ -1,0 +1,132 @@
+package halopsa
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+)
+
+// list describes a paged list endpoint.
+type list struct {
+	op    string     // metric and error label: "list tickets"
+	path  string     // "/Tickets"
+	key   string     // envelope array key: "tickets"
+	query url.Values // filters; paging parameters are added
+	size  int        // page size to ask for
+}
+
+// pageSize clamps a Query's page size to what the client may ask for.
+func (c *Client) pageSize(q helpdesk.Query) int {
+	if q.PageSize <= 0 || q.PageSize > c.cfg.MaxPageSize {
+		return c.cfg.MaxPageSize
+	}
+	return q.PageSize
+}
+
+// pages walks l with pageinate=true&page_size&page_no and yields each
+// non-empty page of raw records. It stops on an empty page or on a page
+// shorter than the page size the server actually used, never on
+// record_count: Halo caps page_size (at 100) whatever is asked, so the
+// size in force is learnt from the first page (see sizeInForce).
+func (c *Client) pages(ctx context.Context, l list) iter.Seq2[[]rawObject, error] {
+	return func(yield func([]rawObject, error) bool) {
+		var inForce int
+		var prevFirst rawObject
+		for pageNo := 1; ; pageNo++ {
+			p, err := c.fetchPage(ctx, l, pageNo)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			n := len(p.records)
+			if pageNo == 1 {
+				inForce = sizeInForce(l.size, p.pageSize, n)
+			} else if n > 0 && bytes.Equal(p.records[0], prevFirst) {
+				yield(nil, fmt.Errorf("%s: page %d repeats page %d: the server ignored page_no", l.op, pageNo, pageNo-1))
+				return
+			}
+			if n > 0 && !yield(p.records, nil) {
+				return
+			}
+			if p.bare || n == 0 || n < inForce {
+				return
+			}
+			prevFirst = p.records[0]
+		}
+	}
+}
+
+// sizeInForce is the page size the server used, learnt from the first
+// page: the envelope's page_size when it is smaller than the size asked
+// (the server says it capped), the size asked when the envelope confirms
+// it and it is within Halo's cap, otherwise the first page's length (an
+// envelope without page_size, or one echoing a size beyond the cap). A
+// first page that was short because it was the last then costs one extra,
+// empty, request.
+func sizeInForce(asked, reported, firstLen int) int {
+	switch {
+	case reported > 0 && reported < asked:
+		return reported
+	case reported == asked && asked <= MaxPageSize:
+		return asked
+	case firstLen > 0 && firstLen < asked:
+		return firstLen
+	}
+	return asked
+}
+
+func (c *Client) fetchPage(ctx context.Context, l list, pageNo int) (*page, error) {
+	q := url.Values{}
+	for k, v := range l.query {
+		q[k] = v
+	}
+	q.Set("pageinate", "true")
+	q.Set("page_size", strconv.Itoa(l.size))
+	q.Set("page_no", strconv.Itoa(pageNo))
+	p := &page{key: l.key}
+	if _, err := c.get(ctx, l.op, l.path, q, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// stream converts each raw page with conv, which drops records by
+// returning false, and yields the non-empty converted pages. Errors are
+// wrapped with "halopsa: <op>".
+func stream[T any](src iter.Seq2[[]rawObject, error], op string, conv func(rawObject) (T, bool, error)) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
+		for raws, err := range src {
+			if err != nil {
+				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
+				return
+			}
+			out, err := convertAll(raws, conv)
+			if err != nil {
+				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
+				return
+			}
+			if len(out) > 0 && !yield(out, nil) {
+				return
+			}
+		}
+	}
+}
+
+func convertAll[T any](raws []rawObject, conv func(rawObject) (T, bool, error)) ([]T, error) {
+	out := make([]T, 0, len(raws))
+	for _, r := range raws {
+		v, keep, err := conv(r)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package halopsa
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+)
+
+// picklistSource is one picklist endpoint. Halo's config lists are bare
+// arrays; an envelope under key is accepted too.
+type picklistSource struct {
+	kind  helpdesk.PicklistKind
+	path  string
+	key   string
+	query url.Values
+}
+
+var picklistSources = []picklistSource{
+	{helpdesk.PicklistStatus, "/Status", "statuses", url.Values{"type": {"ticket"}}},
+	{helpdesk.PicklistType, "/TicketType", "tickettypes", nil},
+	{helpdesk.PicklistPriority, "/Priority", "priorities", nil},
+	{helpdesk.PicklistQueue, "/Team", "teams", nil},
+}
+
+// Picklists implements helpdesk.Provider. Halo's statuses, ticket types,
+// priorities and teams are global, so each picklist has an empty scope.
+// The status ClosedStatusID is marked Closed.
+func (c *Client) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
+	out := make([]helpdesk.Picklist, 0, len(picklistSources))
+	for _, s := range picklistSources {
+		pl, err := c.picklist(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("halopsa: list %s: %w", s.kind, err)
+		}
+		out = append(out, pl)
+	}
+	return out, nil
+}
+
+func (c *Client) picklist(ctx context.Context, s picklistSource) (helpdesk.Picklist, error) {
+	p := &page{key: s.key}
+	if _, err := c.get(ctx, "list "+string(s.kind), s.path, s.query, p); err != nil {
+		return helpdesk.Picklist{}, err
+	}
+	pl := helpdesk.Picklist{Kind: s.kind, Values: make([]helpdesk.PicklistValue, 0, len(p.records))}
+	seen := map[string]bool{}
+	for _, r := range p.records {
+		var w wireValue
+		if err := r.decode(&w); err != nil {
+			return pl, fmt.Errorf("decode %s value: %w", s.kind, err)
+		}
+		v := w.value()
+		if v.ID == "" || seen[v.ID] {
+			continue // priorities repeat per SLA
+		}
+		seen[v.ID] = true
+		v.Closed = s.kind == helpdesk.PicklistStatus && v.ID == c.cfg.ClosedStatusID
+		pl.Values = append(pl.Values, v)
+	}
+	return pl, nil
+}
+
+// CreatePicklistValue implements helpdesk.Provider. The wire facts name no
+// endpoint that creates statuses, ticket types, priorities or teams, so
+// every kind is helpdesk.ErrUnsupported.
+func (c *Client) CreatePicklistValue(_ context.Context, kind helpdesk.PicklistKind, _, name string) (helpdesk.PicklistValue, error) {
+	return helpdesk.PicklistValue{}, fmt.Errorf("halopsa: create %s value %q: %w", kind, name, helpdesk.ErrUnsupported)
+}

@@ -1,0 +1,124 @@
+package halopsa
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+)
+
+// Tickets implements helpdesk.Provider: GET /Tickets ordered by id with
+// lastupdatefromdate (second precision, UTC). Records not updated strictly
+// after q.Since are dropped client-side, so an inclusive server filter
+// and the truncation to the second cost nothing.
+func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
+	v := url.Values{"order": {"id"}, "orderdesc": {"false"}}
+	if !q.Since.IsZero() {
+		v.Set("lastupdatefromdate", formatTime(q.Since.Truncate(time.Second)))
+	}
+	l := list{op: "list tickets", path: "/Tickets", key: "tickets", query: v, size: c.pageSize(q)}
+	return stream(c.pages(ctx, l), l.op, func(r rawObject) (helpdesk.Ticket, bool, error) {
+		t, err := c.ticket(r)
+		if err != nil {
+			return t, false, err
+		}
+		return t, q.Since.IsZero() || t.UpdatedAt.IsZero() || t.UpdatedAt.After(q.Since), nil
+	})
+}
+
+// GetTicket implements helpdesk.Provider: GET /Tickets/{id}.
+func (c *Client) GetTicket(ctx context.Context, id string) (helpdesk.Ticket, error) {
+	t, err := c.getTicket(ctx, "get ticket", id)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("halopsa: get ticket %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func (c *Client) getTicket(ctx context.Context, op, id string) (helpdesk.Ticket, error) {
+	if _, err := intID(op, "ticket id", id); err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	var raw rawObject
+	q := url.Values{"includedetails": {"true"}}
+	if _, err := c.get(ctx, op, "/Tickets/"+id, q, &raw); err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	return c.ticket(raw)
+}
+
+// CreateTicket implements helpdesk.Provider: POST /Tickets with a
+// one-item array and no id.
+func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpdesk.Ticket, error) {
+	item := map[string]any{"summary": t.Summary, "details": t.Description}
+	err := setIDs(item, "create ticket", map[string]string{"client_id": t.CompanyID, "user_id": t.ContactID,
+		"team_id": t.QueueID, "status_id": t.StatusID, "priority_id": t.PriorityID})
+	if err == nil {
+		var saved helpdesk.Ticket
+		if saved, err = c.saveTicket(ctx, "create ticket", item); err == nil {
+			return saved, nil
+		}
+	}
+	return helpdesk.Ticket{}, fmt.Errorf("halopsa: create ticket: %w", err)
+}
+
+// UpdateTicket implements helpdesk.Provider. Halo's POST /Tickets is an
+// upsert, and an unknown id may create a ticket instead of failing, so the
+// ticket is read first (ErrNotFound when missing), then only the changed
+// fields are posted with its id.
+func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
+	cur, err := c.getTicket(ctx, "update ticket", id)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("halopsa: update ticket %s: %w", id, err)
+	}
+	if u.StatusID == "" && u.AssigneeID == "" {
+		return cur, nil
+	}
+	item := map[string]any{}
+	err = setIDs(item, "update ticket", map[string]string{"id": id, "status_id": u.StatusID, "agent_id": u.AssigneeID})
+	if err == nil {
+		if cur, err = c.saveTicket(ctx, "update ticket", item); err == nil {
+			return cur, nil
+		}
+	}
+	return helpdesk.Ticket{}, fmt.Errorf("halopsa: update ticket %s: %w", id, err)
+}
+
+func (c *Client) saveTicket(ctx context.Context, op string, item map[string]any) (helpdesk.Ticket, error) {
+	saved, err := c.post(ctx, op, "/Tickets", item)
+	if err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	return c.ticket(saved[0])
+}
+
+// setIDs copies the non-empty IDs into item as JSON numbers (Halo's IDs
+// are integers).
+func setIDs(item map[string]any, op string, ids map[string]string) error {
+	for field, s := range ids {
+		if s == "" {
+			continue
+		}
+		n, err := intID(op, field, s)
+		if err != nil {
+			return err
+		}
+		item[field] = n
+	}
+	return nil
+}
+
+// intID parses a Halo integer ID; a malformed one is ErrInvalid (Halo
+// would answer 400 or 404 for it anyway).
+func intID(op, field, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &helpdesk.Error{Provider: helpdesk.HaloPSA, Op: op, Kind: helpdesk.ErrInvalid,
+			Message: fmt.Sprintf("%s %q is not a Halo id (a positive integer)", field, s)}
+	}
+	return n, nil
+}
