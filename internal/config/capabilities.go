@@ -40,8 +40,10 @@ var providers = map[Provider]Capabilities{
 		Picklists: map[PicklistKind]PicklistSupport{
 			// Statuses and types live under /service/boards/{id}/... [K].
 			PicklistStatuses:   {PerBoard: true, Creatable: true},
-			PicklistTypes:      {PerBoard: true, Creatable: true},
-			PicklistPriorities: {Creatable: true},
+			// Only board statuses can be created through the API
+			// (POST /service/boards/{id}/statuses).
+			PicklistTypes:      {PerBoard: true},
+			PicklistPriorities: {},
 			PicklistQueues:     {}, // boards
 		},
 		// Callback types Ticket, Contact, Company, Time [D]; no note type.

@@ -1,0 +1,208 @@
+package connectwise
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+)
+
+// listSpec is one list endpoint walk.
+type listSpec struct {
+	op    string // metric op and error context, e.g. "list tickets"
+	path  string
+	conds []string // extra conditions, ANDed
+	since time.Time
+	size  int
+}
+
+// conditions returns the conditions parameter for s.
+func (s listSpec) conditions() string {
+	conds := s.conds
+	if !s.since.IsZero() {
+		conds = append([]string{"lastUpdated > " + cwTime(s.since)}, conds...)
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// cwTime formats t for a condition: UTC in square brackets, truncated to
+// the second (the truncation widens a "> since" filter, never narrows it).
+func cwTime(t time.Time) string {
+	return "[" + t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z") + "]"
+}
+
+// pageSize clamps a requested page size to the API maximum.
+func pageSize(n int) int {
+	if n <= 0 || n > MaxPageSize {
+		return MaxPageSize
+	}
+	return n
+}
+
+// stream walks a list endpoint page by page, converting each record.
+func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
+		p := &pager{mode: c.cfg.Paging, size: pageSize(s.size), page: 1}
+		for {
+			raws, links, err := c.fetchPage(ctx, s, p)
+			if err == nil && len(raws) == 0 {
+				return
+			}
+			var items []T
+			var lastID int64
+			if err == nil {
+				items, lastID, err = convertPage(raws, conv)
+			}
+			if err == nil {
+				err = p.advance(len(raws), lastID, links)
+			}
+			if err != nil {
+				yield(nil, wrapErr(s.op, err))
+				return
+			}
+			if !yield(items, nil) || p.done {
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) fetchPage(ctx context.Context, s listSpec, p *pager) ([]json.RawMessage, string, error) {
+	q := url.Values{}
+	if cond := s.conditions(); cond != "" {
+		q.Set("conditions", cond)
+	}
+	q.Set("pageSize", strconv.Itoa(p.size))
+	h := http.Header{}
+	if p.mode == Navigable {
+		q.Set("orderBy", "id asc")
+		q.Set("page", strconv.Itoa(p.page))
+	} else {
+		h.Set("pagination-type", "forward-only")
+		if p.pageID > 0 {
+			q.Set("pageId", strconv.FormatInt(p.pageID, 10))
+		}
+	}
+	var raws []json.RawMessage
+	res, err := c.call(ctx, s.op, request{method: http.MethodGet, path: s.path, query: q, header: h}, &raws)
+	if err != nil {
+		return nil, "", err
+	}
+	return raws, strings.Join(res.Header.Values("Link"), ", "), nil
+}
+
+func convertPage[T any](raws []json.RawMessage, conv func(json.RawMessage) (T, error)) ([]T, int64, error) {
+	items := make([]T, 0, len(raws))
+	var lastID int64
+	for _, raw := range raws {
+		var id struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &id); err != nil {
+			return nil, 0, fmt.Errorf("decode record: %w", err)
+		}
+		it, err := conv(raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("decode record %d: %w", id.ID, err)
+		}
+		items = append(items, it)
+		lastID = id.ID
+	}
+	return items, lastID, nil
+}
+
+// pager holds the position of a walk and decides when it ends.
+type pager struct {
+	mode    Paging
+	size    int
+	page    int   // navigable
+	pageID  int64 // forward-only
+	largest int   // largest page seen
+	done    bool
+}
+
+// advance moves past a page of n records whose last id is lastID, given
+// the response's Link header. It sets done when the walk is over: a Link
+// header without rel="next", or a page shorter than an earlier one (the
+// first page is never short: a server cap may be below the size asked).
+func (p *pager) advance(n int, lastID int64, linkHeader string) error {
+	links := parseLinks(linkHeader)
+	next, hasNext := links["next"]
+	short := p.largest > 0 && n < p.largest
+	p.largest = max(p.largest, n)
+	if (len(links) > 0 && !hasNext) || short {
+		p.done = true
+		return nil
+	}
+	nq := url.Values{}
+	if u, err := url.Parse(next); err == nil {
+		nq = u.Query()
+	}
+	if p.mode == Navigable {
+		p.page = int(nextInt(nq.Get("page"), int64(p.page)+1, int64(p.page)))
+		return nil
+	}
+	id := nextInt(nq.Get("pageId"), lastID, p.pageID)
+	if id <= p.pageID {
+		return fmt.Errorf("forward-only paging did not advance past id %d", p.pageID)
+	}
+	p.pageID = id
+	return nil
+}
+
+// nextInt parses v when it is a number above floor, else returns def.
+func nextInt(v string, def, floor int64) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= floor {
+		return def
+	}
+	return n
+}
+
+// parseLinks reads an RFC 5988 Link header into rel → URL.
+func parseLinks(h string) map[string]string {
+	out := map[string]string{}
+	for {
+		i := strings.IndexByte(h, '<')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(h[i:], '>')
+		if j < 0 {
+			return out
+		}
+		target := h[i+1 : i+j]
+		h = h[i+j+1:]
+		params := h
+		if k := strings.IndexByte(h, '<'); k >= 0 {
+			params = h[:k]
+		}
+		for _, rel := range relValues(params) {
+			out[rel] = target
+		}
+	}
+}
+
+// relValues returns the rel values in a link's parameters.
+func relValues(params string) []string {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "rel") {
+			v = strings.Trim(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(v), ",")), `"`)
+			return strings.Fields(strings.ToLower(v))
+		}
+	}
+	return nil
+}
+
+// unsupported is the error for operations this PSA's API does not offer.
+func unsupported(op string) error {
+	return fmt.Errorf("connectwise: %s: %w", op, helpdesk.ErrUnsupported)
+}
