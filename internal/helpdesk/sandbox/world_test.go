@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"math/rand/v2"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -180,3 +181,21 @@ func TestDelivererRetriesThenSucceeds(t *testing.T) {
 		t.Fatalf("records = %+v", r)
 	}
 }
+
+func TestSimulateEdits(t *testing.T) {
+	w := Generate(GenOptions{Tickets: 50, Seed: 3, Now: anchor})
+	var changes int
+	w.Subscribe(func(Change) { changes++ })
+	r := randFor(7)
+	made := 0
+	for range 40 {
+		if _, ok := w.randomEdit(r); ok {
+			made++
+		}
+	}
+	if made == 0 || changes < made {
+		t.Fatalf("made %d edits, saw %d changes", made, changes)
+	}
+}
+
+func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
