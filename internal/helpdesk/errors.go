@@ -32,9 +32,10 @@ type Error struct {
 	Err        error // underlying cause, may be nil
 }
 
-// Error implements error.
+// Error implements error. Provider and Op are not repeated in the text:
+// the clients wrap every error with them already.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("%s: %s: %v", e.Provider, e.Op, e.Kind)
+	s := e.Kind.Error()
 	if e.Status != 0 {
 		s += fmt.Sprintf(" (HTTP %d)", e.Status)
 	}
