@@ -23,6 +23,10 @@ type Options struct {
 	HTTPClient *http.Client
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
+	// RatePerSecond overrides the client-side rate limit: 0 keeps the
+	// provider's default (sized for the real PSA's limits), a negative
+	// value turns it off (the sandbox has no limits).
+	RatePerSecond float64
 }
 
 // New returns the client for the file's provider. Errors name the setting
@@ -35,7 +39,7 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		cfg := connectwise.Config{Site: c.Site, CompanyID: c.CompanyID, ClientID: c.ClientID, BaseURL: c.BaseURL,
 			PublicKey:  r.get("helpdesk.connectwise.publicKey", c.PublicKey),
 			PrivateKey: r.get("helpdesk.connectwise.privateKey", c.PrivateKey),
-			HTTPClient: o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger}
+			HTTPClient: o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond}
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -45,7 +49,7 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		cfg := autotask.Config{Username: c.Username, ZoneURL: c.ZoneURL, BaseURL: c.BaseURL,
 			Secret:          r.get("helpdesk.autotask.secret", c.Secret),
 			IntegrationCode: r.get("helpdesk.autotask.integrationCode", c.IntegrationCode),
-			HTTPClient:      o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger}
+			HTTPClient:      o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond}
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -55,7 +59,8 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		cfg := zohodesk.Config{DataCenter: c.DataCenter, OrgID: string(c.OrgID), ClientID: c.ClientID, BaseURL: c.BaseURL,
 			ClientSecret: r.get("helpdesk.zohodesk.clientSecret", c.ClientSecret),
 			RefreshToken: r.get("helpdesk.zohodesk.refreshToken", c.RefreshToken),
-			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger}
+			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger,
+			Tuning: zohodesk.Tuning{RatePerSecond: o.RatePerSecond}}
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -64,7 +69,7 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		c := h.HaloPSA
 		cfg := halopsa.Config{BaseURL: c.BaseURL, Tenant: c.Tenant, ClientID: c.ClientID,
 			ClientSecret: r.get("helpdesk.halopsa.clientSecret", c.ClientSecret),
-			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger}
+			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond}
 		if r.err != nil {
 			return nil, r.err
 		}
