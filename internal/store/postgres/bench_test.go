@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
+	"github.com/horizon/reconciler/internal/store/storetest"
+)
+
+// rowsPerOp is how many tickets one benchmark operation writes.
+const rowsPerOp = 10_000
+
+var batchSizes = []int{1000, 5000}
+
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), freshDB(b))
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func writeAll(b *testing.B, s store.Store, all []helpdesk.Ticket, size int) {
+	b.Helper()
+	for j := 0; j < len(all); j += size {
+		batch := store.Batch{Entity: helpdesk.EntityTickets, Tickets: all[j:min(j+size, len(all))]}
+		if _, err := s.WriteBatch(context.Background(), storetest.Scope, batch); err != nil {
+			b.Fatalf("WriteBatch: %v", err)
+		}
+	}
+}
+
+func reportRows(b *testing.B) {
+	b.ReportMetric(float64(b.N*rowsPerOp)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkWriteBatchTickets measures WriteBatch of rowsPerOp tickets per
+// operation: "insert" writes new tickets, "update" newer versions of
+// stored ones. Compare with BenchmarkRawCopy.
+func BenchmarkWriteBatchTickets(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("insert/batch=%d", size), func(b *testing.B) {
+			s := benchStore(b)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				all := storetest.Tickets(fmt.Sprintf("op%d-", i), rowsPerOp, storetest.T0)
+				b.StartTimer()
+				writeAll(b, s, all, size)
+			}
+			reportRows(b)
+		})
+		b.Run(fmt.Sprintf("update/batch=%d", size), func(b *testing.B) {
+			s := benchStore(b)
+			all := storetest.Tickets("t", rowsPerOp, storetest.T0)
+			writeAll(b, s, all, size)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for j := range all {
+					all[j].UpdatedAt = all[j].UpdatedAt.Add(1e9)
+				}
+				b.StartTimer()
+				writeAll(b, s, all, size)
+			}
+			reportRows(b)
+		})
+	}
+}
+
+// BenchmarkRawCopy is the ingest limit on this server: a plain COPY of the
+// same rows (already converted, outside the timer) into an unindexed
+// table with no constraints, one autocommit COPY per batch.
+func BenchmarkRawCopy(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := rawStore(b)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				rows := rawRows(b, storetest.Tickets(fmt.Sprintf("op%d-", i), rowsPerOp, storetest.T0))
+				b.StartTimer()
+				rawCopy(b, s, rows, size)
+			}
+			reportRows(b)
+		})
+	}
+}
+
+// BenchmarkIngestRatio alternates WriteBatch and the raw COPY of the same
+// number of new rows within each operation, so that both see the same
+// machine load, and reports both rates and their ratio (WriteBatch / raw).
+func BenchmarkIngestRatio(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := rawStore(b)
+			var up, raw time.Duration
+			for i := 0; i < b.N; i++ {
+				all := storetest.Tickets(fmt.Sprintf("up%d-", i), rowsPerOp, storetest.T0)
+				rows := rawRows(b, storetest.Tickets(fmt.Sprintf("raw%d-", i), rowsPerOp, storetest.T0))
+				steps := []func(){
+					func() { t := time.Now(); writeAll(b, s, all, size); up += time.Since(t) },
+					func() { t := time.Now(); rawCopy(b, s, rows, size); raw += time.Since(t) },
+				}
+				steps[i%2]()
+				steps[1-i%2]()
+			}
+			reportRatio(b, up, raw)
+		})
+	}
+}
+
+func reportRatio(b *testing.B, up, raw time.Duration) {
+	n := float64(b.N * rowsPerOp)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(n/up.Seconds(), "upsert-rows/s")
+	b.ReportMetric(n/raw.Seconds(), "raw-rows/s")
+	b.ReportMetric(raw.Seconds()/up.Seconds(), "ratio")
+}
+
+func rawStore(b *testing.B) *Store {
+	s := benchStore(b)
+	if _, err := s.pool.Exec(context.Background(), `CREATE TABLE raw_tickets AS SELECT * FROM tickets WITH NO DATA`); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func rawCopy(b *testing.B, s *Store, rows [][]any, size int) {
+	cols := append([]string{"account", "provider"}, entity.Tickets.Names()...)
+	for j := 0; j < len(rows); j += size {
+		_, err := s.pool.CopyFrom(context.Background(), pgx.Identifier{"raw_tickets"}, cols,
+			pgx.CopyFromRows(rows[j:min(j+size, len(rows))]))
+		if err != nil {
+			b.Fatalf("CopyFrom: %v", err)
+		}
+	}
+}
+
+func rawRows(b *testing.B, ts []helpdesk.Ticket) [][]any {
+	_, rows, err := entity.Rows(&store.Batch{Entity: helpdesk.EntityTickets, Tickets: ts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, r := range rows {
+		rows[i] = append([]any{storetest.Scope.Account, storetest.Scope.Provider}, r...)
+	}
+	return rows
+}

@@ -1,0 +1,197 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/norm"
+)
+
+const insertCallbackSQL = `INSERT INTO callback_log (account, provider, received_at, source_provider, event,
+  delivery_id, dedupe_key, external_ids, verified, result, reason, payload, processed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id`
+
+// InsertCallbacks logs deliveries in one transaction. A delivery whose ID
+// an earlier accepted delivery already claimed is logged with result
+// duplicate and flagged in dup. The unique key makes this hold across
+// replicas: a concurrent insert of the same ID waits for the other
+// transaction and then sees the conflict.
+func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []store.CallbackRecord) ([]int64, []bool, error) {
+	ids, dup := make([]int64, len(recs)), make([]bool, len(recs))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for i, r := range recs {
+			var err error
+			if ids[i], dup[i], err = s.insertCallback(ctx, tx, sc, r); err != nil {
+				return fmt.Errorf("callback %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: insert callbacks: %w", err)
+	}
+	return ids, dup, nil
+}
+
+func (s *Store) insertCallback(ctx context.Context, tx pgx.Tx, sc store.Scope, r store.CallbackRecord) (int64, bool, error) {
+	r, key := norm.Callback(sc, r, s.now)
+	id, err := insertCallbackRow(ctx, tx, sc, r, key)
+	dup := errors.Is(err, pgx.ErrNoRows)
+	if dup {
+		r.Result = store.CallbackDuplicate
+		id, err = insertCallbackRow(ctx, tx, sc, r, nil)
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if len(r.ExternalIDs) > 0 {
+		_, err = tx.Exec(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
+SELECT $1, $2, x, $3 FROM unnest($4::text[]) AS x`, sc.Account, sc.Provider, id, r.ExternalIDs)
+	}
+	return id, dup, err
+}
+
+func insertCallbackRow(ctx context.Context, tx pgx.Tx, sc store.Scope, r store.CallbackRecord, key *string) (int64, error) {
+	xids, err := json.Marshal(r.ExternalIDs)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, insertCallbackSQL, sc.Account, sc.Provider, ts(r.ReceivedAt), r.Provider, r.Event,
+		r.DeliveryID, key, string(xids), r.Verified, r.Result, r.Reason, r.Payload, tsOpt(r.ProcessedAt)).Scan(&id)
+	return id, err
+}
+
+const callbackColumns = `id, received_at, source_provider, event, delivery_id, external_ids::text, verified,
+  result, reason, payload, processed_at`
+
+// PendingCallbacks returns accepted, unprocessed callbacks, oldest first.
+func (s *Store) PendingCallbacks(ctx context.Context, sc store.Scope, limit int) ([]store.CallbackRecord, error) {
+	w := scoped(sc)
+	w.add("result = ?", store.CallbackAccepted)
+	recs, err := s.callbacks(ctx, w, "received_at, id", limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending callbacks: %w", err)
+	}
+	return recs, nil
+}
+
+// Callbacks lists the callback log newest first. ExternalID matches
+// exactly one of a record's external IDs; Since is inclusive, Until
+// exclusive.
+func (s *Store) Callbacks(ctx context.Context, sc store.Scope, f store.CallbackFilter) ([]store.CallbackRecord, error) {
+	w := scoped(sc)
+	if f.ExternalID != "" {
+		w.add(`id IN (SELECT callback_id FROM callback_external_ids
+  WHERE account = ? AND provider = ? AND external_id = ?)`, sc.Account, sc.Provider, f.ExternalID)
+	}
+	if !f.Since.IsZero() {
+		w.add("received_at >= ?", ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("received_at < ?", ts(f.Until))
+	}
+	if f.FailedOnly {
+		w.add("result IN (?, ?)", store.CallbackRejected, store.CallbackFailed)
+	}
+	recs, err := s.callbacks(ctx, w, "received_at DESC, id DESC", f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: callbacks: %w", err)
+	}
+	return recs, nil
+}
+
+func (s *Store) callbacks(ctx context.Context, w *where, order string, limit int) ([]store.CallbackRecord, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+callbackColumns+" FROM callback_log WHERE "+w.String()+
+		" ORDER BY "+order+" LIMIT "+w.next(norm.Limit(limit)), w.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.CallbackRecord
+	for rows.Next() {
+		var r store.CallbackRecord
+		var received, processed tsScan
+		var xids string
+		if err := rows.Scan(&r.ID, &received, &r.Provider, &r.Event, &r.DeliveryID, &xids, &r.Verified,
+			&r.Result, &r.Reason, &r.Payload, &processed); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(xids), &r.ExternalIDs); err != nil {
+			return nil, fmt.Errorf("callback %d external IDs: %w", r.ID, err)
+		}
+		r.ReceivedAt, r.ProcessedAt = received.t, processed.t
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// MarkCallbacks sets the result, reason and processing time of callbacks;
+// store.ErrNotFound when one of ids is not in the scope's log (and then
+// none is changed).
+func (s *Store) MarkCallbacks(ctx context.Context, sc store.Scope, ids []int64, result, reason string, at time.Time) error {
+	if err := norm.MarkResult(result); err != nil {
+		return fmt.Errorf("postgres: mark callbacks: %w", err)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE callback_log SET result = $1, reason = $2, processed_at = $3
+WHERE account = $4 AND provider = $5 AND id = ANY($6)`, result, reason, ts(norm.Or(at, s.now)), sc.Account, sc.Provider, ids)
+		if err != nil {
+			return err
+		}
+		if n := tag.RowsAffected(); n != int64(len(uniqIDs(ids))) {
+			return fmt.Errorf("%d of %d callbacks: %w", len(uniqIDs(ids))-int(n), len(ids), store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: mark callbacks: %w", err)
+	}
+	return nil
+}
+
+func uniqIDs(ids []int64) map[int64]bool {
+	m := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// CallbackStats counts callbacks received at or after since, by result.
+// LastReceived is the newest callback of any result, at any time.
+func (s *Store) CallbackStats(ctx context.Context, sc store.Scope, since time.Time) (store.CallbackStats, error) {
+	st := store.CallbackStats{ByResult: map[string]int{}}
+	rows, err := s.pool.Query(ctx, `SELECT result, count(*) FROM callback_log
+WHERE account = $1 AND provider = $2 AND received_at >= $3 GROUP BY result`, sc.Account, sc.Provider, ts(since))
+	if err != nil {
+		return st, fmt.Errorf("postgres: callback stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var result string
+		var n int
+		if err := rows.Scan(&result, &n); err != nil {
+			return st, fmt.Errorf("postgres: callback stats: %w", err)
+		}
+		st.ByResult[result] = n
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("postgres: callback stats: %w", err)
+	}
+	var last tsScan
+	err = s.pool.QueryRow(ctx, `SELECT max(received_at) FROM callback_log WHERE account = $1 AND provider = $2`,
+		sc.Account, sc.Provider).Scan(&last)
+	if err != nil {
+		return st, fmt.Errorf("postgres: callback stats: %w", err)
+	}
+	st.LastReceived = last.t
+	return st, nil
+}

@@ -1,0 +1,147 @@
+// Package postgres is the PostgreSQL store, for production and for several
+// replicas sharing one database, through pgx/v5 and a pgxpool. It
+// registers itself for URLs "postgres://..." (and "postgresql://...").
+//
+// Migrations are embedded goose SQL files, applied at Open under goose's
+// session advisory lock (held only while migrating) so that replicas
+// starting together migrate once.
+//
+// Bulk upserts COPY a page into a temporary staging table and merge it
+// with one INSERT ... SELECT ... ON CONFLICT DO UPDATE whose WHERE keeps a
+// stored row that is newer, or equally new and identical; RETURNING
+// (xmax = 0) counts inserts apart from updates. Staging, merge and
+// watermark run in one transaction on one pooled connection (temporary
+// tables belong to a session). Rows are merged in external-ID order, so
+// concurrent writers of overlapping pages lock rows in the same order and
+// cannot deadlock.
+//
+// Outbox items are claimed with SELECT ... FOR UPDATE SKIP LOCKED in one
+// short statement that marks them in flight until a claim deadline.
+//
+// Leadership is a lease row with an epoch fencing token, renewed by short
+// autocommit upserts, as LESSONS.md 3.5 recommends, rather than a session
+// advisory lock: it survives pool connection recycling, PgBouncer
+// transaction pooling and half-open connections, and the epoch (which
+// grows whenever the holder changes) can stamp leader-only writes. Lease
+// times come from the database clock (clock_timestamp()), so replicas'
+// clocks need not agree.
+//
+// Times are timestamptz (microseconds); values are written UTC-truncated
+// and read back in UTC. External IDs are COLLATE "C", so ordering is byte
+// order, as on SQLite, whatever the database's collation.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() {
+	store.Register("postgres", func(ctx context.Context, url string) (store.Store, error) {
+		return Open(ctx, url)
+	})
+}
+
+// Store is a PostgreSQL-backed store.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database a postgres:// URL names and applies
+// migrations. Errors never carry the URL's password.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL %s: %w", store.Redact(url), err)
+	}
+	if err := migrateDB(ctx, cfg.ConnConfig); err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
+	}
+	return &Store{pool: pool, now: time.Now}, nil
+}
+
+func migrateDB(ctx context.Context, cc *pgx.ConnConfig) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDB(*cc.Copy())
+	defer db.Close()
+	_, err = migrate.Up(ctx, db, goose.DialectPostgres, sub, goose.WithSessionLocker(locker))
+	return err
+}
+
+// Backend returns "postgres".
+func (s *Store) Backend() string { return "postgres" }
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// inTx runs f in one transaction.
+func (s *Store) inTx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, f)
+}
+
+// tsScan scans a timestamptz; NULL scans as the zero time.
+type tsScan struct{ t time.Time }
+
+// Time returns the scanned time in UTC.
+func (s *tsScan) Time() time.Time { return s.t }
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (s *tsScan) ScanTimestamptz(v pgtype.Timestamptz) error {
+	s.t = time.Time{}
+	if v.Valid {
+		s.t = v.Time.UTC()
+	}
+	return nil
+}
+
+// ts normalises a time for a NOT NULL column.
+func ts(t time.Time) time.Time { return store.NormalizeTime(t) }
+
+// tsOpt normalises a time for a nullable column: NULL for the zero time.
+func tsOpt(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+// jsonArg passes JSON text, or NULL when empty.
+func jsonArg(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}

@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
+)
+
+// batchSQL holds the staging and merge statements of one table.
+type batchSQL struct {
+	stage  string // temporary staging table
+	create string // creates it on this session, once
+	merge  string // merges it into the table; returns (created, updated)
+}
+
+var batchSQLs = map[*entity.Spec]batchSQL{}
+
+func init() {
+	for _, sp := range entity.All {
+		batchSQLs[sp] = buildBatchSQL(sp)
+	}
+}
+
+func buildBatchSQL(sp *entity.Spec) batchSQL {
+	names := sp.Names()
+	stage := "stage_" + sp.Table
+	var set, old, inc []string
+	for i, n := range names[1:] {
+		set = append(set, fmt.Sprintf("%s = EXCLUDED.%s", n, n))
+		cast := ""
+		if sp.Columns[i+1].Kind == entity.JSON {
+			cast = "::text" // json has no equality operator
+		}
+		old = append(old, "t."+n+cast)
+		inc = append(inc, "EXCLUDED."+n+cast)
+	}
+	cols := strings.Join(names, ", ")
+	return batchSQL{
+		stage: stage,
+		create: fmt.Sprintf(`CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS
+SELECT %s FROM %s WITH NO DATA`, stage, cols, sp.Table),
+		merge: fmt.Sprintf(`WITH up AS (
+  INSERT INTO %[1]s AS t (account, provider, %[2]s)
+  SELECT $1, $2, %[2]s FROM pg_temp.%[3]s ORDER BY external_id
+  ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s
+  WHERE EXCLUDED.updated_at > t.updated_at
+     OR (EXCLUDED.updated_at = t.updated_at AND (%[5]s) IS DISTINCT FROM (%[6]s))
+  RETURNING (xmax = 0) AS inserted)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
+			sp.Table, cols, stage, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", ")),
+	}
+}
+
+// WriteBatch upserts a page of records and the watermark in one
+// transaction: COPY into the session's staging table, then one merge.
+func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (store.UpsertResult, error) {
+	sp, rows, err := entity.Rows(&b)
+	if err != nil {
+		return store.UpsertResult{}, fmt.Errorf("postgres: write batch: %w", err)
+	}
+	rows, dropped := sp.Dedupe(rows)
+	var res store.UpsertResult
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if res, err = mergeRows(ctx, tx, sp, sc, rows); err != nil {
+			return err
+		}
+		if b.Watermark == nil {
+			return nil
+		}
+		return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
+	})
+	if err != nil {
+		return store.UpsertResult{}, fmt.Errorf("postgres: write batch of %s: %w", b.Entity, err)
+	}
+	res.Unchanged += dropped
+	return res, nil
+}
+
+func mergeRows(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
+	var res store.UpsertResult
+	if len(rows) == 0 {
+		return res, nil
+	}
+	q := batchSQLs[sp]
+	if _, err := tx.Exec(ctx, q.create); err != nil {
+		return res, fmt.Errorf("create staging table: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{q.stage}, sp.Names(), pgx.CopyFromRows(rows)); err != nil {
+		return res, fmt.Errorf("copy: %w", err)
+	}
+	if err := tx.QueryRow(ctx, q.merge, sc.Account, sc.Provider).Scan(&res.Created, &res.Updated); err != nil {
+		return res, fmt.Errorf("merge: %w", err)
+	}
+	res.Unchanged = len(rows) - res.Created - res.Updated
+	return res, nil
+}
+
+const setWatermarkSQL = `INSERT INTO watermarks (account, provider, entity, updated_through, backfilled_from, cursor)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (account, provider, entity) DO UPDATE SET updated_through = EXCLUDED.updated_through,
+  backfilled_from = EXCLUDED.backfilled_from, cursor = EXCLUDED.cursor`
+
+func setWatermark(ctx context.Context, tx pgx.Tx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
+	_, err := tx.Exec(ctx, setWatermarkSQL, sc.Account, sc.Provider, string(e),
+		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)
+	if err != nil {
+		return fmt.Errorf("set watermark: %w", err)
+	}
+	return nil
+}
+
+// Watermark returns the entity's watermark, zero when none is stored.
+func (s *Store) Watermark(ctx context.Context, sc store.Scope, e helpdesk.Entity) (store.Watermark, error) {
+	var w store.Watermark
+	var through, from tsScan
+	err := s.pool.QueryRow(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
+WHERE account = $1 AND provider = $2 AND entity = $3`, sc.Account, sc.Provider, string(e)).Scan(&through, &from, &w.Cursor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Watermark{}, nil
+	}
+	if err != nil {
+		return w, fmt.Errorf("postgres: watermark of %s: %w", e, err)
+	}
+	w.UpdatedThrough, w.BackfilledFrom = through.t, from.t
+	return w, nil
+}
+
+// SetWatermark stores the entity's watermark.
+func (s *Store) SetWatermark(ctx context.Context, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
+	_, err := s.pool.Exec(ctx, setWatermarkSQL, sc.Account, sc.Provider, string(e),
+		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)
+	if err != nil {
+		return fmt.Errorf("postgres: set watermark of %s: %w", e, err)
+	}
+	return nil
+}
+
+func newTime() entity.TimeScanner { return new(tsScan) }
+
+func selectSQL(sp *entity.Spec, where string) string {
+	return fmt.Sprintf("SELECT %s FROM %s WHERE account = $1 AND provider = $2 %s",
+		strings.Join(sp.Names(), ", "), sp.Table, where)
+}
+
+// Ticket returns one stored ticket; store.ErrNotFound when absent.
+func (s *Store) Ticket(ctx context.Context, sc store.Scope, externalID string) (helpdesk.Ticket, error) {
+	row := s.pool.QueryRow(ctx, selectSQL(entity.Tickets, "AND external_id = $3"), sc.Account, sc.Provider, externalID)
+	v, err := entity.Tickets.Scan(row, newTime)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return helpdesk.Ticket{}, fmt.Errorf("postgres: ticket %s: %w", externalID, store.ErrNotFound)
+	}
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("postgres: ticket %s: %w", externalID, err)
+	}
+	return entity.Ticket(v), nil
+}
+
+// Count returns how many records of an entity are stored.
+func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (int, error) {
+	sp, err := entity.For(e)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count: %w", err)
+	}
+	var n int
+	q := "SELECT count(*) FROM " + sp.Table + " WHERE account = $1 AND provider = $2"
+	if err := s.pool.QueryRow(ctx, q, sc.Account, sc.Provider).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count %s: %w", e, err)
+	}
+	return n, nil
+}
+
+// ticketPage is how many tickets the Tickets iterator reads per query.
+const ticketPage = 500
+
+// Tickets iterates stored tickets in external-ID (byte) order, one page
+// of ticketPage rows at a time (keyset pagination).
+func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
+	return func(yield func(helpdesk.Ticket, error) bool) {
+		after := ""
+		for {
+			page, err := s.ticketPage(ctx, sc, after)
+			if err != nil {
+				yield(helpdesk.Ticket{}, fmt.Errorf("postgres: tickets: %w", err))
+				return
+			}
+			for _, t := range page {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if len(page) < ticketPage {
+				return
+			}
+			after = page[len(page)-1].ExternalID
+		}
+	}
+}
+
+func (s *Store) ticketPage(ctx context.Context, sc store.Scope, after string) ([]helpdesk.Ticket, error) {
+	q := selectSQL(entity.Tickets, "AND external_id > $3 ORDER BY external_id LIMIT $4")
+	return queryRecords(ctx, s.pool, q, entity.Tickets, entity.Ticket, sc.Account, sc.Provider, after, ticketPage)
+}
+
+// Members returns every stored helpdesk user in external-ID order.
+func (s *Store) Members(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
+	q := selectSQL(entity.Members, "ORDER BY external_id")
+	m, err := queryRecords(ctx, s.pool, q, entity.Members, entity.Member, sc.Account, sc.Provider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: members: %w", err)
+	}
+	return m, nil
+}
+
+// UnmappedActiveMembers returns active helpdesk users with no mapping.
+func (s *Store) UnmappedActiveMembers(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
+	q := selectSQL(entity.Members, `AND active AND NOT EXISTS (SELECT 1 FROM user_mappings m
+  WHERE m.account = helpdesk_users.account AND m.provider = helpdesk_users.provider
+    AND m.helpdesk_user_id = helpdesk_users.external_id)
+ORDER BY external_id`)
+	m, err := queryRecords(ctx, s.pool, q, entity.Members, entity.Member, sc.Account, sc.Provider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unmapped members: %w", err)
+	}
+	return m, nil
+}
+
+func queryRecords[T any](ctx context.Context, pool *pgxpool.Pool, q string, sp *entity.Spec, build func([]any) T, args ...any) ([]T, error) {
+	rows, err := pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := sp.Scan(rows, newTime)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, build(v))
+	}
+	return out, rows.Err()
+}

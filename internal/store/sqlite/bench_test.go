@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
+	"github.com/horizon/reconciler/internal/store/storetest"
+)
+
+// rowsPerOp is how many tickets one benchmark operation writes.
+const rowsPerOp = 10_000
+
+var batchSizes = []int{1000, 5000}
+
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), tempURL(b))
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func writeAll(b *testing.B, s store.Store, all []helpdesk.Ticket, size int) {
+	b.Helper()
+	for j := 0; j < len(all); j += size {
+		batch := store.Batch{Entity: helpdesk.EntityTickets, Tickets: all[j:min(j+size, len(all))]}
+		if _, err := s.WriteBatch(context.Background(), storetest.Scope, batch); err != nil {
+			b.Fatalf("WriteBatch: %v", err)
+		}
+	}
+}
+
+func reportRows(b *testing.B) {
+	b.ReportMetric(float64(b.N*rowsPerOp)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkWriteBatchTickets measures WriteBatch of rowsPerOp tickets per
+// operation: "insert" writes new tickets, "update" newer versions of
+// stored ones. Compare with BenchmarkRawInsert.
+func BenchmarkWriteBatchTickets(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("insert/batch=%d", size), func(b *testing.B) {
+			s := benchStore(b)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				all := storetest.Tickets(fmt.Sprintf("op%d-", i), rowsPerOp, storetest.T0)
+				b.StartTimer()
+				writeAll(b, s, all, size)
+			}
+			reportRows(b)
+		})
+		b.Run(fmt.Sprintf("update/batch=%d", size), func(b *testing.B) {
+			s := benchStore(b)
+			all := storetest.Tickets("t", rowsPerOp, storetest.T0)
+			writeAll(b, s, all, size)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for j := range all {
+					all[j].UpdatedAt = all[j].UpdatedAt.Add(1e9)
+				}
+				b.StartTimer()
+				writeAll(b, s, all, size)
+			}
+			reportRows(b)
+		})
+	}
+}
+
+// rawChunk is how many rows one multi-row INSERT carries (22 columns,
+// within SQLite's 32766 bound variables).
+const rawChunk = 1000
+
+// BenchmarkRawInsert is the ingest limit of this file: the same rows
+// (already converted, outside the timer) written with a bare multi-row
+// INSERT into an unindexed table, one transaction per batch, on the same
+// writer connection and settings.
+func BenchmarkRawInsert(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := rawStore(b)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				rows := rawArgs(b, storetest.Tickets(fmt.Sprintf("op%d-", i), rowsPerOp, storetest.T0))
+				b.StartTimer()
+				rawInsertAll(b, s, rows, size)
+			}
+			reportRows(b)
+		})
+	}
+}
+
+// BenchmarkIngestRatio alternates WriteBatch and the raw INSERT of the
+// same number of new rows within each operation, so that both see the
+// same machine load, and reports both rates and their ratio.
+func BenchmarkIngestRatio(b *testing.B) {
+	for _, size := range batchSizes {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := rawStore(b)
+			var up, raw time.Duration
+			for i := 0; i < b.N; i++ {
+				all := storetest.Tickets(fmt.Sprintf("up%d-", i), rowsPerOp, storetest.T0)
+				rows := rawArgs(b, storetest.Tickets(fmt.Sprintf("raw%d-", i), rowsPerOp, storetest.T0))
+				steps := []func(){
+					func() { t := time.Now(); writeAll(b, s, all, size); up += time.Since(t) },
+					func() { t := time.Now(); rawInsertAll(b, s, rows, size); raw += time.Since(t) },
+				}
+				steps[i%2]()
+				steps[1-i%2]()
+			}
+			n := float64(b.N * rowsPerOp)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(n/up.Seconds(), "upsert-rows/s")
+			b.ReportMetric(n/raw.Seconds(), "raw-rows/s")
+			b.ReportMetric(raw.Seconds()/up.Seconds(), "ratio")
+		})
+	}
+}
+
+func rawStore(b *testing.B) *Store {
+	s := benchStore(b)
+	if _, err := s.w.ExecContext(context.Background(), `CREATE TABLE raw_tickets AS SELECT * FROM tickets WHERE 0`); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func rawInsertAll(b *testing.B, s *Store, rows [][]any, size int) {
+	for j := 0; j < len(rows); j += size {
+		rawInsert(b, s, rows[j:min(j+size, len(rows))])
+	}
+}
+
+func rawInsert(b *testing.B, s *Store, rows [][]any) {
+	ctx := context.Background()
+	ncol := len(rows[0])
+	one := "(" + placeholders(ncol) + ")"
+	stmt := "INSERT INTO raw_tickets (account, provider, " + strings.Join(entity.Tickets.Names(), ", ") +
+		") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rawChunk), ", ")
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	prep, err := tx.PrepareContext(ctx, stmt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := make([]any, 0, rawChunk*ncol)
+	for k := 0; k < len(rows); k += rawChunk {
+		args = args[:0]
+		for _, r := range rows[k:min(k+rawChunk, len(rows))] {
+			args = append(args, r...)
+		}
+		if _, err := prep.ExecContext(ctx, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func rawArgs(b *testing.B, ts []helpdesk.Ticket) [][]any {
+	_, rows, err := entity.Rows(&store.Batch{Entity: helpdesk.EntityTickets, Tickets: ts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, r := range rows {
+		args := []any{storetest.Scope.Account, storetest.Scope.Provider}
+		for _, v := range r {
+			args = append(args, bindValue(v))
+		}
+		rows[i] = args
+	}
+	return rows
+}

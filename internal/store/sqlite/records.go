@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
+)
+
+// upsertSQL is the per-row upsert of each synced-record table. An update
+// happens only when the incoming row is newer, or equally new with
+// different content; RETURNING rev is 1 for an insert and more for an
+// update, and returns no row when the stored row was kept.
+var upsertSQL = map[*entity.Spec]string{}
+
+func init() {
+	for _, sp := range entity.All {
+		upsertSQL[sp] = buildUpsert(sp)
+	}
+}
+
+func buildUpsert(sp *entity.Spec) string {
+	names := sp.Names()
+	var set, old, inc []string
+	for _, n := range names[1:] {
+		set = append(set, fmt.Sprintf("%s = excluded.%s", n, n))
+		old = append(old, sp.Table+"."+n)
+		inc = append(inc, "excluded."+n)
+	}
+	return fmt.Sprintf(`INSERT INTO %[1]s (account, provider, %[2]s) VALUES (%[3]s)
+ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s, rev = %[1]s.rev + 1
+WHERE excluded.updated_at > %[1]s.updated_at
+   OR (excluded.updated_at = %[1]s.updated_at AND (%[5]s) IS NOT (%[6]s))
+RETURNING rev`,
+		sp.Table, strings.Join(names, ", "), placeholders(len(names)+2),
+		strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", "))
+}
+
+// WriteBatch upserts a page of records and the watermark in one
+// transaction, with one prepared statement for all rows.
+func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (store.UpsertResult, error) {
+	sp, rows, err := entity.Rows(&b)
+	if err != nil {
+		return store.UpsertResult{}, fmt.Errorf("sqlite: write batch: %w", err)
+	}
+	rows, dropped := sp.Dedupe(rows)
+	var res store.UpsertResult
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if res, err = upsertRows(ctx, tx, sp, sc, rows); err != nil {
+			return err
+		}
+		if b.Watermark == nil {
+			return nil
+		}
+		return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
+	})
+	if err != nil {
+		return store.UpsertResult{}, fmt.Errorf("sqlite: write batch of %s: %w", b.Entity, err)
+	}
+	res.Unchanged += dropped
+	return res, nil
+}
+
+func upsertRows(ctx context.Context, tx *sql.Tx, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
+	var res store.UpsertResult
+	if len(rows) == 0 {
+		return res, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, upsertSQL[sp])
+	if err != nil {
+		return res, err
+	}
+	defer stmt.Close()
+	args := make([]any, len(sp.Columns)+2)
+	args[0], args[1] = sc.Account, sc.Provider
+	for _, r := range rows {
+		for i, v := range r {
+			args[i+2] = bindValue(v)
+		}
+		var rev int64
+		err := stmt.QueryRowContext(ctx, args...).Scan(&rev)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res.Unchanged++
+		case err != nil:
+			return res, fmt.Errorf("upsert %s: %w", r[0], err)
+		case rev == 1:
+			res.Created++
+		default:
+			res.Updated++
+		}
+	}
+	return res, nil
+}
+
+const setWatermarkSQL = `INSERT INTO watermarks (account, provider, entity, updated_through, backfilled_from, cursor)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, provider, entity) DO UPDATE SET updated_through = excluded.updated_through,
+  backfilled_from = excluded.backfilled_from, cursor = excluded.cursor`
+
+func setWatermark(ctx context.Context, tx *sql.Tx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
+	_, err := tx.ExecContext(ctx, setWatermarkSQL, scope(sc, string(e),
+		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)...)
+	if err != nil {
+		return fmt.Errorf("set watermark: %w", err)
+	}
+	return nil
+}
+
+// Watermark returns the entity's watermark, zero when none is stored.
+func (s *Store) Watermark(ctx context.Context, sc store.Scope, e helpdesk.Entity) (store.Watermark, error) {
+	var w store.Watermark
+	var through, from tsScan
+	err := s.r.QueryRowContext(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
+WHERE account = ? AND provider = ? AND entity = ?`, scope(sc, string(e))...).Scan(&through, &from, &w.Cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Watermark{}, nil
+	}
+	if err != nil {
+		return w, fmt.Errorf("sqlite: watermark of %s: %w", e, err)
+	}
+	w.UpdatedThrough, w.BackfilledFrom = through.t, from.t
+	return w, nil
+}
+
+// SetWatermark stores the entity's watermark.
+func (s *Store) SetWatermark(ctx context.Context, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return setWatermark(ctx, tx, sc, e, w) })
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+func newTime() entity.TimeScanner { return new(tsScan) }
+
+func selectSQL(sp *entity.Spec, where string) string {
+	return fmt.Sprintf("SELECT %s FROM %s WHERE account = ? AND provider = ? %s",
+		strings.Join(sp.Names(), ", "), sp.Table, where)
+}
+
+// Ticket returns one stored ticket; store.ErrNotFound when absent.
+func (s *Store) Ticket(ctx context.Context, sc store.Scope, externalID string) (helpdesk.Ticket, error) {
+	row := s.r.QueryRowContext(ctx, selectSQL(entity.Tickets, "AND external_id = ?"), scope(sc, externalID)...)
+	v, err := entity.Tickets.Scan(row, newTime)
+	if errors.Is(err, sql.ErrNoRows) {
+		return helpdesk.Ticket{}, fmt.Errorf("sqlite: ticket %s: %w", externalID, store.ErrNotFound)
+	}
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("sqlite: ticket %s: %w", externalID, err)
+	}
+	return entity.Ticket(v), nil
+}
+
+// Count returns how many records of an entity are stored.
+func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (int, error) {
+	sp, err := entity.For(e)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count: %w", err)
+	}
+	var n int
+	q := "SELECT count(*) FROM " + sp.Table + " WHERE account = ? AND provider = ?"
+	if err := s.r.QueryRowContext(ctx, q, scope(sc)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", e, err)
+	}
+	return n, nil
+}
+
+// ticketPage is how many tickets the Tickets iterator reads per query.
+const ticketPage = 500
+
+// Tickets iterates stored tickets in external-ID (byte) order, one page
+// of ticketPage rows at a time (keyset pagination).
+func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
+	return func(yield func(helpdesk.Ticket, error) bool) {
+		after := ""
+		for {
+			page, err := s.ticketPage(ctx, sc, after)
+			if err != nil {
+				yield(helpdesk.Ticket{}, fmt.Errorf("sqlite: tickets: %w", err))
+				return
+			}
+			for _, t := range page {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if len(page) < ticketPage {
+				return
+			}
+			after = page[len(page)-1].ExternalID
+		}
+	}
+}
+
+func (s *Store) ticketPage(ctx context.Context, sc store.Scope, after string) ([]helpdesk.Ticket, error) {
+	q := selectSQL(entity.Tickets, "AND external_id > ? ORDER BY external_id LIMIT ?")
+	return queryRecords(ctx, s.r, q, entity.Tickets, entity.Ticket, scope(sc, after, ticketPage)...)
+}
+
+// Members returns every stored helpdesk user in external-ID order.
+func (s *Store) Members(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
+	q := selectSQL(entity.Members, "ORDER BY external_id")
+	m, err := queryRecords(ctx, s.r, q, entity.Members, entity.Member, scope(sc)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: members: %w", err)
+	}
+	return m, nil
+}
+
+// UnmappedActiveMembers returns active helpdesk users with no mapping.
+func (s *Store) UnmappedActiveMembers(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
+	q := selectSQL(entity.Members, `AND active AND NOT EXISTS (SELECT 1 FROM user_mappings m
+  WHERE m.account = helpdesk_users.account AND m.provider = helpdesk_users.provider
+    AND m.helpdesk_user_id = helpdesk_users.external_id)
+ORDER BY external_id`)
+	m, err := queryRecords(ctx, s.r, q, entity.Members, entity.Member, scope(sc)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: unmapped members: %w", err)
+	}
+	return m, nil
+}
+
+func queryRecords[T any](ctx context.Context, db *sql.DB, q string, sp *entity.Spec, build func([]any) T, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := sp.Scan(rows, newTime)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, build(v))
+	}
+	return out, rows.Err()
+}
