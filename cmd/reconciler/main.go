@@ -18,7 +18,7 @@ import (
 // Exit codes.
 const (
 	ExitOK      = 0 // success; every file valid
-	ExitInvalid = 1 // a configuration file is invalid
+	ExitInvalid = 1 // a configuration file is invalid, or a plan has errors
 	ExitUsage   = 2 // bad command line, or a file could not be read
 	ExitFailure = 3 // any other failure
 )
@@ -49,9 +49,18 @@ func (e *usageError) Error() string { return e.message }
 // exitCode prints what err needs printed and returns the process exit code.
 func exitCode(err error, stderr io.Writer) int {
 	var usage *usageError
+	var exit *exitError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &exit):
+		if exit.err != nil && !errors.Is(exit.err, errInvalid) && !errors.Is(exit.err, errUnreadable) {
+			fmt.Fprintf(stderr, "reconciler: %v\n", exit.err)
+		}
+		return exit.code
+	case errors.Is(err, errPlanErrors):
+		fmt.Fprintln(stderr, "reconciler: the plan has errors: see the items marked [error]")
+		return ExitInvalid
 	case errors.Is(err, errInvalid):
 		return ExitInvalid
 	case errors.Is(err, errUnreadable):
