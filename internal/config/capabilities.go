@@ -39,7 +39,7 @@ var providers = map[Provider]Capabilities{
 		Entities:  allEntities,
 		Picklists: map[PicklistKind]PicklistSupport{
 			// Statuses and types live under /service/boards/{id}/... [K].
-			PicklistStatuses:   {PerBoard: true, Creatable: true},
+			PicklistStatuses: {PerBoard: true, Creatable: true},
 			// Only board statuses can be created through the API
 			// (POST /service/boards/{id}/statuses).
 			PicklistTypes:      {PerBoard: true},

@@ -32,7 +32,9 @@ func TestWatchFileSeesWritesAndRenames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { done <- fw.Run(ctx, Debounce{Min: 20 * time.Millisecond, Max: time.Second}, ch, slog.Default()) }()
+	go func() {
+		done <- fw.Run(ctx, Debounce{Min: 20 * time.Millisecond, Max: time.Second}, ch, slog.Default())
+	}()
 
 	os.WriteFile(path, []byte("a: 2\n"), 0o600)
 	waitSignal(t, ch, "an in-place write")

@@ -2,8 +2,8 @@ package sandbox
 
 import (
 	"errors"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
