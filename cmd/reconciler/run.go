@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horizon/reconciler/internal/daemon"
+)
+
+func (m *Main) runCommand() *cobra.Command {
+	var file string
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "run -f FILE [--interval D]",
+		Short: "Run the reconciler daemon: reconcile, sync, receive callbacks, export metrics",
+		Long: "Run keeps the account in horizon.yaml reconciled. It serves, on HORIZON_LISTEN_ADDR, /metrics " +
+			"(Prometheus), /healthz, /readyz (ready after the first successful reconcile) and /callbacks/{provider} " +
+			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
+			"SIGHUP; runs the polling sync at sync.pollInterval and the picklist refresh at " +
+			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +
+			"An invalid new file never replaces the last good one: the daemon keeps running on it, sets " +
+			"horizon_config_valid to 0 and logs every problem as file:line:col. SIGTERM or SIGINT shut it down " +
+			"gracefully: the batch in hand finishes first.\n\n" +
+			"Several replicas may share one PostgreSQL database: all accept callbacks; the holder of the " +
+			"account's lease reconciles and syncs.",
+		Example: "  HORIZON_DATABASE_URL=postgres://horizon@db/horizon reconciler run -f /etc/horizon/horizon.yaml",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return m.run(cmd.Context(), file, interval)
+		},
+	}
+	fileFlag(cmd, &file)
+	cmd.Flags().DurationVar(&interval, "interval", daemon.DefaultReconcileInterval, "Time between reconcile passes (jittered by ±10%).")
+	return cmd
+}
+
+func (m *Main) run(ctx context.Context, file string, interval time.Duration) error {
+	if _, err := m.loadConfig(file); err != nil {
+		return err
+	}
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go forwardSignals(ctx, hup, reload)
+	d, err := daemon.New(daemon.Options{ConfigPath: file, Listen: m.Settings.ListenAddr, Store: st,
+		Logger: m.Logger, ReconcileInterval: interval, Reload: reload})
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
+
+// forwardSignals turns SIGHUP into reload requests until ctx ends.
+func forwardSignals(ctx context.Context, sig <-chan os.Signal, reload chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

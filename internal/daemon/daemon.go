@@ -1,0 +1,286 @@
+// Package daemon is `reconciler run`: it keeps one account reconciled. It
+// serves /metrics, /healthz, /readyz and the callback endpoint; reconciles
+// on an interval with jitter, on a change of horizon.yaml (debounced) and
+// on SIGHUP; runs the polling sync, the picklist refresh and the callback
+// dispatcher; and never replaces the last good config with an invalid one.
+//
+// Several replicas may share one PostgreSQL store: every replica accepts
+// and logs callbacks, and the holder of the account's lease (a row with an
+// epoch, renewed every few seconds) runs the reconcile loop, the polling
+// sync and the dispatcher.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/horizon/reconciler/internal/account"
+	"github.com/horizon/reconciler/internal/callback"
+	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/metrics"
+	"github.com/horizon/reconciler/internal/store"
+)
+
+// Defaults for Options.
+const (
+	DefaultReconcileInterval = 10 * time.Minute
+	DefaultLeaseTTL          = 30 * time.Second
+)
+
+// Options configure a Daemon.
+type Options struct {
+	ConfigPath string
+	// Listen is the HTTP address (HORIZON_LISTEN_ADDR); Listener, when
+	// set, is used instead (tests, the demo).
+	Listen   string
+	Listener net.Listener
+	Store    store.Store
+	Registry *prometheus.Registry // nil: a new one
+	Logger   *slog.Logger
+	// ReconcileInterval is the period of reconcile passes (jittered by
+	// ±10 %).
+	ReconcileInterval time.Duration
+	// Debounce shapes reactions to file changes.
+	Debounce Debounce
+	// Holder names this replica in the lease (default: hostname and pid).
+	Holder   string
+	LeaseTTL time.Duration
+	// RatePerSecond overrides the PSA client's rate limit (negative: none,
+	// for the sandbox).
+	RatePerSecond float64
+	// Reload, when set, triggers a reload like a file change (SIGHUP).
+	Reload <-chan struct{}
+	// Events, when set, is told what the daemon does (the demo prints
+	// it).
+	Events func(Event)
+}
+
+// Event is a notable thing the daemon did.
+type Event struct {
+	Kind    string // reconciled, reload, invalid-config, leader, follower
+	Message string
+}
+
+// Daemon runs one account.
+type Daemon struct {
+	o       Options
+	m       *metrics.Metrics
+	log     *slog.Logger
+	ready   atomic.Bool
+	leader  atomic.Bool
+	handler atomic.Pointer[callback.Receiver]
+	gen     atomic.Pointer[generation]
+	trigger chan struct{}
+
+	mu   sync.Mutex
+	cfg  *config.Config // last good config
+	acct *account.Account
+}
+
+// New checks options and registers the metrics.
+func New(o Options) (*Daemon, error) {
+	if o.Store == nil || o.ConfigPath == "" {
+		return nil, errors.New("daemon: Store and ConfigPath are required")
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ReconcileInterval <= 0 {
+		o.ReconcileInterval = DefaultReconcileInterval
+	}
+	if o.Debounce == (Debounce{}) {
+		o.Debounce = DefaultDebounce
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.Holder == "" {
+		host, _ := os.Hostname()
+		o.Holder = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
+	return &Daemon{o: o, m: metrics.New(o.Registry), log: o.Logger, trigger: make(chan struct{}, 1)}, nil
+}
+
+// Metrics returns the daemon's collectors.
+func (d *Daemon) Metrics() *metrics.Metrics { return d.m }
+
+func (d *Daemon) emit(kind, format string, args ...any) {
+	if d.o.Events != nil {
+		d.o.Events(Event{Kind: kind, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// Run loads the config (it must be valid to start), serves HTTP and runs
+// the account until ctx ends, then shuts down gracefully: the batch in
+// hand finishes, the lease is released, the server drains.
+func (d *Daemon) Run(ctx context.Context) error {
+	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
+	if err != nil {
+		return fmt.Errorf("read %s: %w", d.o.ConfigPath, err)
+	}
+	if cfg == nil {
+		d.logDiagnostics(diags)
+		return fmt.Errorf("%s is invalid (%d problems)", d.o.ConfigPath, len(diags))
+	}
+	if err := d.swap(ctx, cfg); err != nil {
+		return err
+	}
+	srv, ln, err := d.listen()
+	if err != nil {
+		return err
+	}
+	watcher, err := NewFileWatcher(d.o.ConfigPath)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	changes := make(chan struct{}, 1)
+	goFn(&wg, func() { watcher.Run(ctx, d.o.Debounce, changes, d.log) })
+	goFn(&wg, func() { d.serve(srv, ln) })
+	goFn(&wg, func() { d.reloads(ctx, changes) })
+	goFn(&wg, func() { d.receivers(ctx) })
+	goFn(&wg, func() { d.leadership(ctx) })
+	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
+		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())
+	<-ctx.Done()
+	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	srv.Shutdown(shut)
+	wg.Wait()
+	d.log.Info("reconciler stopped")
+	return nil
+}
+
+func goFn(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
+}
+
+// current returns the last good config and its account.
+func (d *Daemon) current() (*config.Config, *account.Account) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg, d.acct
+}
+
+// swap builds the account for cfg and makes it current.
+func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
+	a, err := account.New(ctx, cfg, account.Options{Store: d.o.Store, Metrics: d.m, Logger: d.log,
+		RatePerSecond: d.o.RatePerSecond})
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.cfg, d.acct = cfg, a
+	d.mu.Unlock()
+	d.m.ConfigValid.Set(1)
+	d.m.ConfigInfo.Reset()
+	d.m.ConfigInfo.WithLabelValues(string(cfg.Helpdesk.Provider), cfg.Hash()).Set(1)
+	stale := 0.0
+	if cfg.Callbacks != nil {
+		stale = cfg.Callbacks.StaleAfter.Std().Seconds()
+	}
+	d.m.CallbackStaleThreshold.Set(stale)
+	return nil
+}
+
+// reloads reacts to file changes and SIGHUP: a valid new file replaces the
+// config and triggers a reconcile; an invalid one is logged with every
+// diagnostic and the daemon keeps the last good config.
+func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+		case <-d.o.Reload:
+		}
+		d.reload(ctx)
+	}
+}
+
+func (d *Daemon) reload(ctx context.Context) {
+	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
+	if err != nil || cfg == nil {
+		d.m.ConfigValid.Set(0)
+		if err != nil {
+			d.log.Error("config reload failed; keeping the last good config", "err", err)
+		}
+		d.logDiagnostics(diags)
+		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
+		return
+	}
+	old, _ := d.current()
+	if old != nil && old.Hash() == cfg.Hash() {
+		d.m.ConfigValid.Set(1)
+		return
+	}
+	if err := d.swap(ctx, cfg); err != nil {
+		d.m.ConfigValid.Set(0)
+		d.log.Error("config reload failed; keeping the last good config", "err", err)
+		return
+	}
+	d.log.Info("config reloaded", "hash", cfg.Hash())
+	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
+	d.Trigger()
+}
+
+func (d *Daemon) logDiagnostics(diags []config.Diagnostic) {
+	for _, diag := range diags {
+		d.log.Error("invalid config", "at", fmt.Sprintf("%s:%d:%d", diag.File, diag.Line, diag.Col),
+			"pointer", diag.Pointer, "problem", diag.Message)
+	}
+}
+
+// Trigger asks for a reconcile pass now.
+func (d *Daemon) Trigger() {
+	select {
+	case d.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// jitter spreads d by ±10 %.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// listen opens the HTTP listener.
+func (d *Daemon) listen() (*http.Server, net.Listener, error) {
+	ln := d.o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", d.o.Listen); err != nil {
+			return nil, nil, fmt.Errorf("listen on %s: %w", d.o.Listen, err)
+		}
+	}
+	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	return srv, ln, nil
+}
+
+func (d *Daemon) serve(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		d.log.Error("http server stopped", "err", err)
+	}
+}

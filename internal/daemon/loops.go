@@ -1,0 +1,222 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/horizon/reconciler/internal/account"
+	"github.com/horizon/reconciler/internal/callback"
+	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/reconcile"
+	"github.com/horizon/reconciler/internal/store"
+)
+
+// generation is what one config runs: its account and its callback
+// receiver. A reload starts a new generation and stops the old one.
+type generation struct {
+	cfg  *config.Config
+	acct *account.Account
+	rc   *callback.Receiver
+}
+
+// receivers keeps a callback receiver for the current account (every
+// replica accepts callbacks) and restarts the leader's work when the
+// account changes. It polls the current account a few times a second:
+// cheap, and it needs no extra signalling.
+func (d *Daemon) receivers(ctx context.Context) {
+	var stopOld context.CancelFunc
+	var wg sync.WaitGroup
+	var lastAcct *account.Account
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cfg, a := d.current()
+		if a != lastAcct {
+			rc, err := callback.NewReceiver(callback.Config{Scope: a.Scope, Provider: a.Provider, Store: d.o.Store,
+				Secret: a.CallbackSecret, Metrics: d.m, Logger: d.log})
+			if err != nil {
+				d.log.Error("callback receiver", "err", err)
+			} else {
+				rctx, cancel := context.WithCancel(ctx)
+				goFn(&wg, func() { rc.Run(rctx) })
+				d.gen.Store(&generation{cfg: cfg, acct: a, rc: rc})
+				d.handler.Store(rc)
+				if stopOld != nil {
+					stopOld()
+				}
+				stopOld, lastAcct = cancel, a
+			}
+		}
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// leadership renews the account's lease and runs the leader's work while
+// it holds it. Losing the lease (or any store error) stops the work at
+// once: two replicas must never both reconcile.
+func (d *Daemon) leadership(ctx context.Context) {
+	var stop context.CancelFunc
+	var done chan struct{}
+	var ledGen *generation
+	stepDown := func() {
+		if stop != nil {
+			stop()
+			<-done
+			stop, ledGen = nil, nil
+		}
+		d.leader.Store(false)
+		d.m.Leader.Set(0)
+	}
+	defer func() {
+		stepDown()
+		if g := d.gen.Load(); g != nil {
+			rel, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			d.o.Store.ReleaseLease(rel, leaseName(g.cfg), d.o.Holder)
+			cancel()
+		}
+	}()
+	every := d.o.LeaseTTL / 3
+	for {
+		g := d.gen.Load()
+		if g != nil {
+			held := d.renew(ctx, g)
+			switch {
+			case held && (stop == nil || ledGen != g):
+				stepDown()
+				lctx, cancel := context.WithCancel(ctx)
+				stop, done, ledGen = cancel, make(chan struct{}), g
+				d.leader.Store(true)
+				d.m.Leader.Set(1)
+				go func() { defer close(done); d.lead(lctx, g) }()
+			case !held && stop != nil:
+				d.log.Warn("lost the account lease: stepping down")
+				d.emit("follower", "another replica leads this account")
+				stepDown()
+			case !held:
+				d.ready.Store(true) // a follower is ready once it knows it follows
+			}
+		}
+		wait := every
+		if g == nil {
+			wait = 200 * time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func leaseName(cfg *config.Config) string {
+	return "account/" + cfg.Account.Name + "/" + string(cfg.Helpdesk.Provider)
+}
+
+// renew takes or renews the lease; false on any failure.
+func (d *Daemon) renew(ctx context.Context, g *generation) bool {
+	lctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
+	defer cancel()
+	_, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
+	if err != nil && !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
+		d.log.Warn("lease renewal failed", "err", err)
+	}
+	return err == nil
+}
+
+// lead runs the leader's work for one generation until ctx ends: reconcile
+// passes, the polling sync and the callback dispatcher.
+func (d *Daemon) lead(ctx context.Context, g *generation) {
+	d.log.Info("leading the account", "account", g.cfg.Account.Name, "holder", d.o.Holder)
+	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
+	var wg sync.WaitGroup
+	goFn(&wg, func() { d.reconcileLoop(ctx, g) })
+	goFn(&wg, func() {
+		if err := g.acct.Syncer.Run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("polling sync stopped", "err", err)
+		}
+	})
+	disp, err := callback.NewDispatcher(callback.DispatcherConfig{Scope: g.acct.Scope, Store: d.o.Store,
+		Fetcher: callback.SyncFetcher(g.acct.Syncer), Logger: d.log, Wake: g.rc.Accepted()})
+	if err != nil {
+		d.log.Error("callback dispatcher", "err", err)
+	} else {
+		goFn(&wg, func() { disp.Run(ctx) })
+	}
+	wg.Wait()
+}
+
+// reconcileLoop runs a pass at once, then on every trigger and every
+// interval (jittered).
+func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
+	for {
+		d.pass(ctx, g)
+		t := time.NewTimer(jitter(d.o.ReconcileInterval))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-d.trigger:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// pass is one reconcile: plan, apply, and record the outcome in metrics
+// whatever happens (the deferred block runs on every path).
+func (d *Daemon) pass(ctx context.Context, g *generation) {
+	start := time.Now()
+	result := "error"
+	defer func() {
+		d.m.ReconcileTotal.WithLabelValues(result).Inc()
+		d.m.ReconcileDuration.Observe(time.Since(start).Seconds())
+	}()
+	p, err := g.acct.Reconciler.Plan(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("reconcile failed", "err", err)
+			d.emit("reconcile-failed", "reconcile failed: %v", err)
+		}
+		return
+	}
+	res := g.acct.Reconciler.Apply(ctx, p)
+	d.record(p, res)
+	if err := res.Err(); err != nil {
+		d.log.Error("reconcile applied with failures", "err", err)
+		return
+	}
+	result = "success"
+	d.m.ReconcileLastSuccess.SetToCurrentTime()
+	d.ready.Store(true)
+	d.log.Info("reconciled", "applied", len(res.Applied), "drift", len(p.Drift), "unmapped", p.Unmapped,
+		"duration", time.Since(start).Round(time.Millisecond))
+	d.emit("reconciled", "reconciled: %d applied; %s", len(res.Applied), p.SummaryLine())
+}
+
+// record exports what a pass found.
+func (d *Daemon) record(p *reconcile.Plan, res reconcile.Result) {
+	for kind, n := range p.DriftByKind(true) {
+		d.m.DriftItems.WithLabelValues(string(kind)).Set(float64(n))
+	}
+	for _, f := range res.Failed {
+		d.m.DriftItems.WithLabelValues(string(f.Change.Kind)).Inc()
+	}
+	d.m.UsersUnmapped.Set(float64(p.Unmapped))
+	d.m.WidgetUp.Reset()
+	for _, w := range p.Widgets {
+		up := 0.0
+		if w.Up {
+			up = 1
+		}
+		d.m.WidgetUp.WithLabelValues(w.Name).Set(up)
+	}
+}
