@@ -1,0 +1,146 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+)
+
+// Metric label values of horizon_sync_runs_total{result}.
+const (
+	ResultSuccess  = "success"
+	ResultError    = "error"
+	ResultCanceled = "canceled" // the process was stopping; not an alertable failure
+)
+
+// run is one sync run in progress: its log row, counts and progress.
+type run struct {
+	s       *Syncer
+	r       store.SyncRun
+	start   time.Time
+	pages   int
+	objects int64
+	total   int64
+}
+
+// startRun records a run as started. On error the returned run is still
+// usable (finish records metrics) but has no log row.
+func (s *Syncer) startRun(ctx context.Context, e helpdesk.Entity, trigger, ticketID string) (*run, error) {
+	r := &run{s: s, start: time.Now(),
+		r: store.SyncRun{Trigger: trigger, Entity: e, TicketID: ticketID, StartedAt: s.now()}}
+	id, err := s.st.StartSyncRun(ctx, s.o.Scope, r.r)
+	if err != nil {
+		return r, fmt.Errorf("record sync run: %w", err)
+	}
+	r.r.ID = id
+	s.o.Progress.Begin(r.update())
+	return r, nil
+}
+
+// failRun records a run that failed before it could start streaming.
+func (s *Syncer) failRun(ctx context.Context, e helpdesk.Entity, trigger string, cause error) (store.SyncRun, error) {
+	r, err := s.startRun(ctx, e, trigger, "")
+	return r.finish(ctx, errors.Join(cause, err))
+}
+
+// count asks a provider that implements Counter for the number of records
+// a query selects, when someone is watching progress.
+func (s *Syncer) count(ctx context.Context, r *run, e helpdesk.Entity, q helpdesk.Query) {
+	c, ok := s.p.(Counter)
+	if _, nop := s.o.Progress.(nopProgress); !ok || nop {
+		return
+	}
+	n, err := c.Count(ctx, e, q)
+	if err != nil {
+		s.log.DebugContext(ctx, "sync: count records", "entity", e, "err", err)
+		return
+	}
+	r.total = int64(n)
+}
+
+// page counts a page received and reports progress.
+func (r *run) page(objects int) {
+	r.pages++
+	r.objects += int64(objects)
+	r.s.o.Progress.Update(r.update())
+}
+
+// add counts a page written (failed records are those the store
+// refused).
+func (r *run) add(res store.UpsertResult, failed int) {
+	r.r.Created += res.Created
+	r.r.Updated += res.Updated
+	r.r.Unchanged += res.Unchanged
+	r.r.Failed += failed
+	m, e := r.s.m.SyncedObjects, string(r.r.Entity)
+	for op, n := range map[string]int{"created": res.Created, "updated": res.Updated,
+		"unchanged": res.Unchanged, "failed": failed} {
+		if n > 0 {
+			m.WithLabelValues(e, op).Add(float64(n))
+		}
+	}
+}
+
+func (r *run) update() ProgressUpdate {
+	return ProgressUpdate{Entity: r.r.Entity, Trigger: r.r.Trigger, Objects: r.objects,
+		Pages: r.pages, Total: r.total, Elapsed: time.Since(r.start)}
+}
+
+// finish records the run's end in the log, the metrics and the progress
+// report, and returns the run and its error wrapped for the entity.
+func (r *run) finish(ctx context.Context, err error) (store.SyncRun, error) {
+	s := r.s
+	err = s.wrap(r.r.Entity, err)
+	r.r.FinishedAt = s.now()
+	if err != nil {
+		r.r.Error = err.Error()
+	}
+	if r.r.ID != 0 {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
+		defer cancel()
+		if ferr := s.st.FinishSyncRun(wctx, s.o.Scope, r.r); ferr != nil {
+			s.log.ErrorContext(ctx, "sync: record sync run end", "entity", r.r.Entity, "run", r.r.ID, "err", ferr)
+		}
+	}
+	r.observe(ctx, err)
+	s.o.Progress.End(r.update(), err)
+	return r.r, err
+}
+
+// observe updates the metrics and logs the run.
+func (r *run) observe(ctx context.Context, err error) {
+	s, e := r.s, string(r.r.Entity)
+	result := ResultSuccess
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.Canceled):
+		result = ResultCanceled
+	case err != nil:
+		result = ResultError
+	}
+	s.m.SyncRuns.WithLabelValues(e, r.r.Trigger, result).Inc()
+	s.m.SyncDuration.WithLabelValues(e).Observe(time.Since(r.start).Seconds())
+	if err == nil {
+		s.m.SyncLastSuccess.WithLabelValues(e).SetToCurrentTime()
+		if r.r.Trigger == store.TriggerPoll && r.r.Created+r.r.Updated > 0 {
+			s.m.SyncLastChange.WithLabelValues(e).SetToCurrentTime()
+		}
+	}
+	attrs := []any{"entity", e, "trigger", r.r.Trigger, "created", r.r.Created, "updated", r.r.Updated,
+		"unchanged", r.r.Unchanged, "failed", r.r.Failed, "pages", r.pages,
+		"duration", time.Since(r.start).Round(time.Millisecond)}
+	if r.r.TicketID != "" {
+		attrs = append(attrs, "ticket", r.r.TicketID)
+	}
+	switch result {
+	case ResultSuccess:
+		s.log.InfoContext(ctx, "sync run finished", attrs...)
+	case ResultCanceled:
+		s.log.InfoContext(ctx, "sync run stopped", append(attrs, "err", err)...)
+	default:
+		s.log.ErrorContext(ctx, "sync run failed", append(attrs, "err", err)...)
+	}
+}
