@@ -127,7 +127,12 @@ func (d *Daemon) emit(kind, format string, args ...any) {
 // Run loads the config (it must be valid to start), serves HTTP and runs
 // the account until ctx ends, then shuts down gracefully: the batch in
 // hand finishes, the lease is released, the server drains.
-func (d *Daemon) Run(ctx context.Context) error {
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil && d.o.Listener != nil {
+			d.o.Listener.Close()
+		}
+	}()
 	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", d.o.ConfigPath, err)

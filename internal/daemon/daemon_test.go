@@ -1,0 +1,218 @@
+package daemon_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/horizon/reconciler/internal/daemon"
+	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
+	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/connectwise"
+	"github.com/horizon/reconciler/internal/store"
+	_ "github.com/horizon/reconciler/internal/store/sqlite"
+)
+
+// running is a daemon on a sandbox ConnectWise, with its file on disk.
+type running struct {
+	base   string // daemon's HTTP base URL
+	file   string
+	world  *sandbox.World
+	events chan daemon.Event
+	stop   func()
+}
+
+const goodTail = `
+sync:
+  entities: [tickets, contacts, companies]
+  ingestWindow: 30d
+callbacks:
+  url: %s/callbacks/connectwise
+  secret: {env: HORIZON_TEST_CALLBACK_SECRET}
+  events: [ticket.created, ticket.updated]
+widgets:
+  - {name: dashboard, url: %s}
+`
+
+func start(t *testing.T) *running {
+	t.Helper()
+	world := sandbox.Generate(sandbox.GenOptions{Tickets: 50, Seed: 3})
+	em, err := sandbox.New("connectwise", sandbox.Options{World: world, DeliveryScale: 0.001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	psa := httptest.NewServer(em)
+	widget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<p>widget</p>")
+	}))
+	for k, v := range em.Env() {
+		t.Setenv(k, v)
+	}
+	t.Setenv("HORIZON_TEST_CALLBACK_SECRET", "daemon-test-secret-0123")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "horizon.yaml")
+	yaml := "apiVersion: horizon/v1\naccount: {name: daemon-test}\n" + em.ConfigFragment(psa.URL) +
+		strings.NewReplacer("%s/callbacks", base+"/callbacks", "url: %s}", "url: "+widget.URL+"}").Replace(goodTail)
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100)}
+	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, RatePerSecond: -1,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ReconcileInterval: time.Hour, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+		Events: func(e daemon.Event) {
+			select {
+			case r.events <- e:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	r.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		st.Close()
+		psa.Close()
+		widget.Close()
+		em.Close()
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var client = &http.Client{Timeout: 5 * time.Second}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := client.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// metric returns the value of one series in the exposition, or -1.
+func metric(t *testing.T, base, series string) float64 {
+	t.Helper()
+	_, body := get(t, base+"/metrics")
+	re := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+func TestDaemonReadyMetricsAndCallbacks(t *testing.T) {
+	r := start(t)
+	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	if s, _ := get(t, r.base+"/healthz"); s != 200 {
+		t.Fatalf("healthz = %d", s)
+	}
+	_, body := get(t, r.base+"/metrics")
+	for _, want := range []string{
+		`horizon_config_valid 1`,
+		`horizon_config_info{hash=`,
+		`horizon_reconcile_total{result="success"}`,
+		`horizon_reconcile_last_success_timestamp_seconds `,
+		`horizon_drift_items{kind="webhooks"} 0`,
+		`horizon_drift_items{kind="userMappings"}`,
+		`horizon_helpdesk_users_unmapped `,
+		`horizon_widget_up{widget="dashboard"} 1`,
+		`horizon_leader 1`,
+		`horizon_callback_stale_after_seconds 900`,
+		`horizon_sync_runs_total{entity="tickets",result="success",trigger="backfill"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// A change made in the PSA reaches Horizon as a callback.
+	tk, _ := r.world.QueryTickets(sandbox.TicketQuery{Limit: 1})
+	if _, err := r.world.UpdateTicket(tk[0].ID, sandbox.UI(r.world.Members()[1].ID), func(t *sandbox.Ticket) error {
+		t.Summary = "changed in the PSA"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a processed callback", func() bool {
+		return metric(t, r.base, `horizon_callbacks_received_total{event="ticket.updated",provider="connectwise",result="accepted"}`) >= 1
+	})
+}
+
+func TestDaemonKeepsLastGoodConfig(t *testing.T) {
+	r := start(t)
+	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	good, err := os.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An editor saves an invalid file (write a temp file, rename it over).
+	tmp := r.file + ".tmp"
+	os.WriteFile(tmp, []byte(strings.Replace(string(good), "ingestWindow: 30d", "ingestWindow: 30 days", 1)), 0o600)
+	if err := os.Rename(tmp, r.file); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "config_valid 0", func() bool { return metric(t, r.base, "horizon_config_valid") == 0 })
+	if s, _ := get(t, r.base+"/readyz"); s != 200 {
+		t.Fatal("an invalid file made the daemon unready: it must keep running on the last good config")
+	}
+	// A valid edit is taken: widen the ingest window.
+	os.WriteFile(tmp, []byte(strings.Replace(string(good), "ingestWindow: 30d", "ingestWindow: 60d", 1)), 0o600)
+	if err := os.Rename(tmp, r.file); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "config_valid 1", func() bool { return metric(t, r.base, "horizon_config_valid") == 1 })
+	eventually(t, "a reload event", func() bool {
+		for {
+			select {
+			case e := <-r.events:
+				if e.Kind == "reload" {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+}
