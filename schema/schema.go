@@ -12,7 +12,7 @@
 // by Markdown; run `go generate ./schema` after editing the schema.
 package schema
 
-//go:generate go run ../cmd/reconciler docs config --out ../docs/config.md
+//go:generate go run ../cmd/reconciler docs config --out ../docs/config.md --readme ../README.md
 
 import (
 	"bytes"

@@ -201,6 +201,13 @@ func TestConfigDocsUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Error("docs/config.md is stale: run go generate ./schema")
 	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spliced, err := spliceReadme(readme, readmeSection(want)); err != nil || !bytes.Equal(spliced, readme) {
+		t.Errorf("the README's configuration reference is stale (%v): run go generate ./schema", err)
+	}
 	out := filepath.Join(t.TempDir(), "config.md")
 	if code, _, stderr := run(t, nil, "", "docs", "config", "--out", out); code != ExitOK {
 		t.Fatalf("docs config: exit %d: %s", code, stderr)

@@ -74,7 +74,7 @@ func (m *Main) rootCommand() *cobra.Command {
 	pf.StringVar(&m.flags.logFormat, "log-format", "text", "Log format (text or json); overrides HORIZON_LOG_FORMAT.")
 	root.AddCommand(m.validateCommand(), m.schemaCommand(), m.versionCommand(), m.docsCommand(), m.sandboxCommand(),
 		m.planCommand(), m.applyCommand(), m.syncCommand(), m.logsCommand(), m.usersCommand(), m.picklistsCommand(),
-		m.runCommand(), m.demoCommand())
+		m.runCommand(), m.demoCommand(), m.callbacksCommand(), m.widgetsCommand())
 	return root
 }
 

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horizon/reconciler/internal/callback"
+)
+
+func (m *Main) callbacksCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "callbacks",
+		Short: "Inbound webhook health (the Helpdesk Callback Status page)",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	var file, output string
+	status := &cobra.Command{
+		Use:   "status -f FILE [-o json]",
+		Short: "Show callback health and the PSA's webhook configuration as Horizon sees it",
+		Long: "Status shows when the last callback arrived, how many arrived in the last hour by result, recent " +
+			"failures and their reasons, and the PSA's webhook registrations (URL with secrets redacted, events, " +
+			"enabled, whether Horizon manages them) compared with the file. If callbacks are failing or absent, " +
+			"the polling sync keeps Horizon mostly current, but fix the callbacks: polling is a safety net.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return m.callbackStatus(cmd.Context(), file, output) },
+	}
+	fileFlag(status, &file)
+	status.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func (m *Main) callbackStatus(ctx context.Context, file, output string) error {
+	a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	rep, err := callback.Status(ctx, a.Store, a.Scope, a.Provider, a.WebhookSpec())
+	if err != nil {
+		return err
+	}
+	return callback.WriteStatus(m.Stdout, rep, output)
+}
+
+func (m *Main) widgetsCommand() *cobra.Command {
+	var file, output string
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "widgets -f FILE [--check] [-o json]",
+		Short: "Show widget health (the Helpdesk Widget Status page)",
+		Long: "Widgets shows, for each dashboard and ticket widget the file lists, whether it loaded at the last " +
+			"check, the last successful render and the last error. --check loads every widget URL now and records " +
+			"the result. A widget is up when its URL answers 2xx with HTML within its timeout.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return m.widgets(cmd.Context(), file, output, check) },
+	}
+	fileFlag(cmd, &file)
+	cmd.Flags().BoolVar(&check, "check", false, "Check every widget now before showing.")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
+	return cmd
+}
+
+func (m *Main) widgets(ctx context.Context, file, output string, check bool) error {
+	a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if check {
+		for _, w := range a.Config.Widgets {
+			c := a.Reconciler.CheckWidget(ctx, w.Name, w.URL, w.Timeout.Std())
+			if err := a.Store.RecordWidgetCheck(ctx, a.Scope, c); err != nil {
+				return fmt.Errorf("record widget check: %w", err)
+			}
+		}
+	}
+	checks, err := a.Store.WidgetChecks(ctx, a.Scope)
+	if err != nil {
+		return fmt.Errorf("read widget checks: %w", err)
+	}
+	if output == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(checks)
+	}
+	if len(checks) == 0 {
+		_, err := fmt.Fprintln(m.Stdout, "No widget checks yet: run reconciler widgets --check, apply, or the daemon.")
+		return err
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WIDGET\tSTATUS\tCHECKED\tLAST SUCCESS\tLAST ERROR\tURL")
+	for _, c := range checks {
+		state := "down"
+		if c.Up {
+			state = "up"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, state, stamp(c.CheckedAt), stamp(c.LastSuccess),
+			dashIfEmpty(c.LastError), c.URL)
+	}
+	return tw.Flush()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
