@@ -1,0 +1,292 @@
+package callback
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
+)
+
+// StatusReport is the callback health of one account, as
+// `reconciler callbacks status` shows it.
+type StatusReport struct {
+	Account     string    `json:"account"`
+	Provider    string    `json:"provider"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	// LastReceived is when the newest delivery was logged (any result);
+	// LastVerified the newest one that passed verification.
+	LastReceived time.Time `json:"lastReceived,omitzero"`
+	LastVerified time.Time `json:"lastVerified,omitzero"`
+	// LastHour counts the last hour's callback-log rows by result.
+	LastHour map[string]int `json:"lastHour"`
+	// Pending is how many accepted callbacks await a fetch (at most
+	// statusPendingCap) and PendingSince when the oldest was received.
+	Pending      int       `json:"pending"`
+	PendingSince time.Time `json:"pendingSince,omitzero"`
+	// RecentFailures are the newest rejected or failed rows, without
+	// payloads.
+	RecentFailures []store.CallbackRecord `json:"recentFailures"`
+	// Webhooks compares the PSA's registrations with horizon.yaml.
+	Webhooks []WebhookStatus `json:"webhooks"`
+	// WebhooksError says why the PSA's registrations could not be read.
+	WebhooksError string `json:"webhooksError,omitempty"`
+}
+
+// Webhook states in a StatusReport.
+const (
+	WebhookOK       = "ok"        // registered as the file wants
+	WebhookMissing  = "missing"   // the file wants it; the PSA has none
+	WebhookDiffers  = "differs"   // registered, but not as the file wants
+	WebhookUnwanted = "unwanted"  // Horizon's, but the file no longer wants it
+	WebhookForeign  = "unmanaged" // another tool's; Horizon leaves it alone
+)
+
+// WebhookStatus is one registration slot: what the PSA holds and what
+// horizon.yaml wants. URLs are redacted (RedactURL).
+type WebhookStatus struct {
+	Key           string           `json:"key"`
+	Name          string           `json:"name"`
+	ID            string           `json:"id,omitempty"`
+	State         string           `json:"state"`
+	Differences   []string         `json:"differences,omitempty"`
+	URL           string           `json:"url,omitempty"`
+	Events        []helpdesk.Event `json:"events,omitempty"`
+	Active        bool             `json:"active"`
+	Managed       bool             `json:"managed"`
+	DesiredURL    string           `json:"desiredUrl,omitempty"`
+	DesiredEvents []helpdesk.Event `json:"desiredEvents,omitempty"`
+}
+
+const (
+	statusFailures   = 10
+	statusPendingCap = 1000
+)
+
+// Status builds the callback health report of one account: the callback
+// log's last hour, pending backlog and recent failures from st, and the
+// PSA's webhook registrations (p.Webhooks) against those spec asks for
+// (p.DesiredWebhooks). A PSA that cannot be reached is reported in
+// WebhooksError, not returned; a store error is returned.
+func Status(ctx context.Context, st store.Store, scope store.Scope, p helpdesk.Provider, spec helpdesk.WebhookSpec) (StatusReport, error) {
+	now := time.Now().UTC()
+	rep := StatusReport{Account: scope.Account, Provider: scope.Provider, GeneratedAt: now}
+	if err := logStatus(ctx, st, scope, now, &rep); err != nil {
+		return StatusReport{}, err
+	}
+	observed, err := p.Webhooks(ctx)
+	if err != nil {
+		rep.WebhooksError = err.Error()
+		observed = nil
+	}
+	var desired []helpdesk.Webhook
+	if spec.URL != "" {
+		desired = p.DesiredWebhooks(spec)
+	}
+	rep.Webhooks = CompareWebhooks(desired, observed, spec.Secret)
+	return rep, nil
+}
+
+// logStatus fills the report's callback-log part.
+func logStatus(ctx context.Context, st store.Store, scope store.Scope, now time.Time, rep *StatusReport) error {
+	stats, err := st.CallbackStats(ctx, scope, now.Add(-time.Hour))
+	if err != nil {
+		return fmt.Errorf("callback stats: %w", err)
+	}
+	rep.LastHour = stats.ByResult
+	if rep.LastHour == nil {
+		rep.LastHour = map[string]int{}
+	}
+	recent, err := st.Callbacks(ctx, scope, store.CallbackFilter{Limit: 200})
+	if err != nil {
+		return fmt.Errorf("recent callbacks: %w", err)
+	}
+	if len(recent) > 0 {
+		rep.LastReceived = recent[0].ReceivedAt
+	}
+	if i := slices.IndexFunc(recent, func(r store.CallbackRecord) bool { return r.Verified }); i >= 0 {
+		rep.LastVerified = recent[i].ReceivedAt
+	}
+	pending, err := st.PendingCallbacks(ctx, scope, statusPendingCap)
+	if err != nil {
+		return fmt.Errorf("pending callbacks: %w", err)
+	}
+	rep.Pending = len(pending)
+	if len(pending) > 0 {
+		rep.PendingSince = pending[0].ReceivedAt
+	}
+	failed, err := st.Callbacks(ctx, scope, store.CallbackFilter{FailedOnly: true, Limit: statusFailures})
+	if err != nil {
+		return fmt.Errorf("failed callbacks: %w", err)
+	}
+	rep.RecentFailures = withoutPayloads(failed)
+	return nil
+}
+
+func withoutPayloads(recs []store.CallbackRecord) []store.CallbackRecord {
+	out := make([]store.CallbackRecord, len(recs))
+	for i, r := range recs {
+		r.Payload = nil
+		out[i] = r
+	}
+	return out
+}
+
+// CompareWebhooks matches desired and observed registrations by Key (by
+// URL for observed ones with no key) and says, for each slot, whether the
+// PSA holds it as desired. Secrets are redacted from every URL.
+func CompareWebhooks(desired, observed []helpdesk.Webhook, secret helpdesk.Secret) []WebhookStatus {
+	var out []WebhookStatus
+	used := make([]bool, len(observed))
+	for _, d := range desired {
+		i := slices.IndexFunc(observed, func(o helpdesk.Webhook) bool { return o.Managed && o.Key != "" && o.Key == d.Key })
+		ws := WebhookStatus{Key: d.Key, Name: d.Name, State: WebhookMissing, Managed: true,
+			DesiredURL: RedactURL(d.URL, secret), DesiredEvents: d.SortedEvents()}
+		if i >= 0 {
+			used[i] = true
+			fillObserved(&ws, observed[i], secret)
+			ws.Differences = differences(d, observed[i], secret)
+			ws.State = WebhookOK
+			if len(ws.Differences) > 0 {
+				ws.State = WebhookDiffers
+			}
+		}
+		out = append(out, ws)
+	}
+	for i, o := range observed {
+		if used[i] {
+			continue
+		}
+		ws := WebhookStatus{Key: o.Key, Name: o.Name, State: WebhookForeign}
+		if o.Managed {
+			ws.State = WebhookUnwanted
+		}
+		fillObserved(&ws, o, secret)
+		out = append(out, ws)
+	}
+	return out
+}
+
+func fillObserved(ws *WebhookStatus, o helpdesk.Webhook, secret helpdesk.Secret) {
+	ws.ID, ws.URL, ws.Events, ws.Active, ws.Managed = o.ID, RedactURL(o.URL, secret), o.SortedEvents(), o.Active, o.Managed
+	if ws.Name == "" {
+		ws.Name = o.Name
+	}
+}
+
+// differences lists what differs between a desired registration and the
+// PSA's: url, events, inactive, secret (by fingerprint, where both sides
+// have one).
+func differences(d, o helpdesk.Webhook, secret helpdesk.Secret) []string {
+	var diff []string
+	if comparableURL(d.URL, secret) != comparableURL(o.URL, secret) {
+		diff = append(diff, "url")
+	}
+	if !slices.Equal(d.SortedEvents(), o.SortedEvents()) {
+		diff = append(diff, "events")
+	}
+	if !o.Active {
+		diff = append(diff, "inactive")
+	}
+	if d.Fingerprint != "" && o.Fingerprint != "" && d.Fingerprint != o.Fingerprint {
+		diff = append(diff, "secret")
+	}
+	return diff
+}
+
+// comparableURL is a URL without its secrets and without the parameters a
+// PSA appends (ConnectWise's recordId), so that the URL Horizon asked for
+// and the one the PSA reports compare equal.
+func comparableURL(raw string, secret helpdesk.Secret) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	for k := range q {
+		if sensitiveParam(k) || strings.EqualFold(k, "recordId") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.User = nil
+	return strings.TrimSuffix(RedactURL(u.String(), secret), "?")
+}
+
+const redacted = "<secret>"
+
+// RedactURL hides every secret a webhook URL may carry: the password of
+// its user info, the values of token-like query parameters (token, secret,
+// key, signature, auth, ...), path segments after /callbacks/{provider}
+// (Halo and Zoho Desk path tokens), and any occurrence of the given
+// secrets. The result is for display only.
+func RedactURL(raw string, secrets ...helpdesk.Secret) string {
+	out := raw
+	if u, err := url.Parse(raw); err == nil {
+		out = redactParsed(u)
+	}
+	for _, s := range secrets {
+		if v := s.Reveal(); len(v) >= 4 {
+			out = strings.ReplaceAll(out, v, redacted)
+			out = strings.ReplaceAll(out, url.QueryEscape(v), redacted)
+			out = strings.ReplaceAll(out, url.PathEscape(v), redacted)
+		}
+	}
+	return out
+}
+
+// placeholder survives url.URL.String's escaping and becomes "<secret>".
+const placeholder = "HORIZONREDACTED"
+
+func redactParsed(u *url.URL) string {
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), placeholder)
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k, vs := range q {
+			if sensitiveParam(k) {
+				for i := range vs {
+					vs[i] = placeholder
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Path, u.RawPath = redactPath(u.Path), ""
+	return strings.ReplaceAll(u.String(), placeholder, redacted)
+}
+
+// redactPath replaces the segments after "callbacks/<provider>".
+func redactPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i := 0; i+2 < len(segs); i++ {
+		if segs[i] == "callbacks" {
+			for j := i + 2; j < len(segs); j++ {
+				if segs[j] != "" {
+					segs[j] = placeholder
+				}
+			}
+			break
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// sensitiveParam reports whether a query parameter name looks like it
+// carries a credential.
+func sensitiveParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"token", "secret", "key", "sig", "auth", "pass", "code", "credential"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
