@@ -9,6 +9,7 @@ import (
 	"github.com/horizon/reconciler/internal/account"
 	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/reconcile"
 	"github.com/horizon/reconciler/internal/store"
 )
@@ -34,8 +35,12 @@ func (d *Daemon) receivers(ctx context.Context) {
 	for {
 		cfg, a := d.current()
 		if a != lastAcct {
+			var previous helpdesk.Secret
+			if lastAcct != nil && lastAcct.CallbackSecret != a.CallbackSecret {
+				previous = lastAcct.CallbackSecret // deliveries signed before a rotation still pass for a while
+			}
 			rc, err := callback.NewReceiver(callback.Config{Scope: a.Scope, Provider: a.Provider, Store: d.o.Store,
-				Secret: a.CallbackSecret, Metrics: d.m, Logger: d.log})
+				Secret: a.CallbackSecret, PreviousSecret: previous, Metrics: d.m, Logger: d.log})
 			if err != nil {
 				d.log.Error("callback receiver", "err", err)
 			} else {

@@ -62,6 +62,9 @@ func init() {
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// noCopy makes WriteBatch insert new rows with INSERT ... ON
+	// CONFLICT DO NOTHING rather than COPY (tests and benchmarks).
+	noCopy bool
 }
 
 var _ store.Store = (*Store)(nil)

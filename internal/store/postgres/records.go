@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -14,11 +17,17 @@ import (
 	"github.com/horizon/reconciler/internal/store/internal/entity"
 )
 
-// batchSQL holds the staging and merge statements of one table.
+// batchSQL holds the statements of one table's bulk upsert.
 type batchSQL struct {
-	stage  string // temporary staging table
-	create string // creates it on this session, once
-	merge  string // merges it into the table; returns (created, updated)
+	// lookup returns (external_id, updated_at) of the stored rows among
+	// the IDs $3 (text[]); the primary-key index serves it.
+	lookup string
+	// insert inserts the rows of the arrays $3.. in external-ID order,
+	// skipping stored IDs, and returns the IDs it inserted.
+	insert string
+	// update updates the stored rows among the arrays $3.. that are older
+	// than the incoming row, or as old and different.
+	update string
 }
 
 var batchSQLs = map[*entity.Spec]batchSQL{}
@@ -29,54 +38,102 @@ func init() {
 	}
 }
 
+// arrayTypes maps column kinds to the PostgreSQL array type of their unnest
+// parameter.
+var arrayTypes = map[entity.Kind]string{
+	entity.Text: "text[]", entity.Bool: "boolean[]", entity.Float: "double precision[]",
+	entity.Time: "timestamptz[]", entity.JSON: "json[]",
+}
+
 func buildBatchSQL(sp *entity.Spec) batchSQL {
 	names := sp.Names()
-	stage := "stage_" + sp.Table
-	var set, old, inc []string
-	for i, n := range names[1:] {
-		set = append(set, fmt.Sprintf("%s = EXCLUDED.%s", n, n))
+	var params, set, old, inc []string
+	for i, c := range sp.Columns {
+		params = append(params, fmt.Sprintf("$%d::%s", i+3, arrayTypes[c.Kind]))
+		if i == 0 {
+			continue
+		}
+		set = append(set, fmt.Sprintf("%s = u.%s", c.Name, c.Name))
 		cast := ""
-		if sp.Columns[i+1].Kind == entity.JSON {
+		if c.Kind == entity.JSON {
 			cast = "::text" // json has no equality operator
 		}
-		old = append(old, "t."+n+cast)
-		inc = append(inc, "EXCLUDED."+n+cast)
+		old = append(old, "t."+c.Name+cast)
+		inc = append(inc, "u."+c.Name+cast)
 	}
 	cols := strings.Join(names, ", ")
+	unnest := fmt.Sprintf("unnest(%s) AS u(%s)", strings.Join(params, ", "), cols)
 	return batchSQL{
-		stage: stage,
-		create: fmt.Sprintf(`CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS
-SELECT %s FROM %s WITH NO DATA`, stage, cols, sp.Table),
-		merge: fmt.Sprintf(`WITH up AS (
-  INSERT INTO %[1]s AS t (account, provider, %[2]s)
-  SELECT $1, $2, %[2]s FROM pg_temp.%[3]s ORDER BY external_id
-  ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s
-  WHERE EXCLUDED.updated_at > t.updated_at
-     OR (EXCLUDED.updated_at = t.updated_at AND (%[5]s) IS DISTINCT FROM (%[6]s))
-  RETURNING (xmax = 0) AS inserted)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
-			sp.Table, cols, stage, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", ")),
+		lookup: fmt.Sprintf(`SELECT external_id, updated_at FROM %s
+WHERE account = $1 AND provider = $2 AND external_id = ANY($3::text[])`, sp.Table),
+		insert: fmt.Sprintf(`INSERT INTO %s (account, provider, %s)
+SELECT $1, $2, u.* FROM %s ORDER BY u.external_id COLLATE "C"
+ON CONFLICT (account, provider, external_id) DO NOTHING
+RETURNING external_id`, sp.Table, cols, unnest),
+		update: fmt.Sprintf(`UPDATE %s AS t SET %s
+FROM %s
+WHERE t.account = $1 AND t.provider = $2 AND t.external_id = u.external_id
+  AND (u.updated_at > t.updated_at
+    OR (u.updated_at = t.updated_at AND (%s) IS DISTINCT FROM (%s)))`,
+			sp.Table, strings.Join(set, ", "), unnest, strings.Join(old, ", "), strings.Join(inc, ", ")),
 	}
 }
 
+// planSettings make the planner join the incoming rows to the table
+// through the primary-key index (a nested loop over the rows in their
+// array order, or a merge join in index order), never through a hash
+// join, sequential scan or bitmap heap scan, which would visit the stored
+// rows in physical order. Updates thus lock rows in external-ID order, and
+// the lookup uses the index whatever the table's statistics say.
+var planSettings = []string{
+	"SET LOCAL enable_hashjoin = off",
+	"SET LOCAL enable_seqscan = off",
+	"SET LOCAL enable_bitmapscan = off",
+}
+
+// errInsertRace is returned by upsert when COPY hit a row that a
+// concurrent writer inserted after the lookup.
+var errInsertRace = errors.New("concurrent insert")
+
 // WriteBatch upserts a page of records and the watermark in one
-// transaction: COPY into the session's staging table, then one merge.
+// transaction.
+//
+// Writes come in two phases, each in external-ID order: first the
+// records that are not stored are inserted, then stored records that are
+// older (or as old and different) are updated. Inserting never locks a
+// stored row, and updating never waits for an uncommitted insert (it does
+// not see it), so every writer follows the same lock order and
+// concurrent writers of overlapping pages cannot deadlock.
+//
+// The records not stored, according to one indexed lookup, are COPYed
+// straight into the table. If a concurrent writer inserted one of them
+// meanwhile, COPY fails with a unique violation; the transaction is then
+// rolled back and run again with INSERT ... ON CONFLICT DO NOTHING
+// instead of COPY, and the rows it skipped are updated in the second
+// phase.
 func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (store.UpsertResult, error) {
 	sp, rows, err := entity.Rows(&b)
 	if err != nil {
 		return store.UpsertResult{}, fmt.Errorf("postgres: write batch: %w", err)
 	}
 	rows, dropped := sp.Dedupe(rows)
+	slices.SortFunc(rows, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
 	var res store.UpsertResult
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if res, err = mergeRows(ctx, tx, sp, sc, rows); err != nil {
-			return err
-		}
-		if b.Watermark == nil {
-			return nil
-		}
-		return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
-	})
+	write := func(useCopy bool) error {
+		return s.inTx(ctx, func(tx pgx.Tx) error {
+			if res, err = upsert(ctx, tx, sp, sc, rows, useCopy); err != nil {
+				return err
+			}
+			if b.Watermark == nil {
+				return nil
+			}
+			return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
+		})
+	}
+	err = write(!s.noCopy)
+	if errors.Is(err, errInsertRace) {
+		err = write(false)
+	}
 	if err != nil {
 		return store.UpsertResult{}, fmt.Errorf("postgres: write batch of %s: %w", b.Entity, err)
 	}
@@ -84,24 +141,181 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	return res, nil
 }
 
-func mergeRows(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
+// upsert writes rows, sorted by external ID and unique, in tx. With
+// useCopy, new rows are COPYed and errInsertRace reports that one of them
+// was inserted concurrently.
+func upsert(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store.Scope, rows [][]any, useCopy bool) (store.UpsertResult, error) {
 	var res store.UpsertResult
 	if len(rows) == 0 {
 		return res, nil
 	}
 	q := batchSQLs[sp]
-	if _, err := tx.Exec(ctx, q.create); err != nil {
-		return res, fmt.Errorf("create staging table: %w", err)
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r[0].(string)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{q.stage}, sp.Names(), pgx.CopyFromRows(rows)); err != nil {
-		return res, fmt.Errorf("copy: %w", err)
+	stored, err := lookup(ctx, tx, q.lookup, sc, ids)
+	if err != nil {
+		return res, err
 	}
-	if err := tx.QueryRow(ctx, q.merge, sc.Account, sc.Provider).Scan(&res.Created, &res.Updated); err != nil {
-		return res, fmt.Errorf("merge: %w", err)
+	var fresh, stale [][]any
+	for _, r := range rows {
+		at, ok := stored[r[0].(string)]
+		switch {
+		case !ok:
+			fresh = append(fresh, r)
+		case r[sp.Updated].(time.Time).Before(at):
+			res.Unchanged++
+		default:
+			stale = append(stale, r)
+		}
 	}
-	res.Unchanged = len(rows) - res.Created - res.Updated
+	if len(fresh) > 0 {
+		if useCopy {
+			src := &scopedRows{sc: sc, rows: fresh}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{sp.Table}, scopedNames[sp], src); err != nil {
+				if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+					return res, fmt.Errorf("copy: %w: %w", errInsertRace, err)
+				}
+				return res, fmt.Errorf("copy: %w", err)
+			}
+			res.Created = len(fresh)
+		} else {
+			inserted, err := insertNew(ctx, tx, q.insert, sp, sc, fresh)
+			if err != nil {
+				return res, err
+			}
+			res.Created = len(inserted)
+			// Rows inserted concurrently are updated like stored ones.
+			for _, r := range fresh {
+				if _, ok := inserted[r[0].(string)]; !ok {
+					stale = append(stale, r)
+				}
+			}
+			slices.SortFunc(stale, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+		}
+	}
+	if len(stale) > 0 {
+		tag, err := tx.Exec(ctx, q.update, arrayArgs(sp, sc, stale)...)
+		if err != nil {
+			return res, fmt.Errorf("update: %w", err)
+		}
+		res.Updated = int(tag.RowsAffected())
+		res.Unchanged += len(stale) - res.Updated
+	}
 	return res, nil
 }
+
+// uniqueViolation is SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// lookup applies planSettings to the transaction and returns the stored
+// updated_at of the IDs that are stored, in one round trip.
+func lookup(ctx context.Context, tx pgx.Tx, q string, sc store.Scope, ids []string) (map[string]time.Time, error) {
+	var batch pgx.Batch
+	for _, set := range planSettings {
+		batch.Queue(set)
+	}
+	stored := make(map[string]time.Time)
+	var id string
+	var at time.Time
+	batch.Queue(q, sc.Account, sc.Provider, ids).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+			stored[id] = at
+			return nil
+		})
+		return err
+	})
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	return stored, nil
+}
+
+// insertNew inserts rows, skipping stored IDs, and returns the IDs
+// inserted.
+func insertNew(ctx context.Context, tx pgx.Tx, q string, sp *entity.Spec, sc store.Scope, rows [][]any) (map[string]struct{}, error) {
+	out, err := tx.Query(ctx, q, arrayArgs(sp, sc, rows)...)
+	if err != nil {
+		return nil, fmt.Errorf("insert: %w", err)
+	}
+	inserted := make(map[string]struct{}, len(rows))
+	var id string
+	if _, err := pgx.ForEachRow(out, []any{&id}, func() error {
+		inserted[id] = struct{}{}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("insert: %w", err)
+	}
+	return inserted, nil
+}
+
+// arrayArgs returns the arguments of an unnest statement: the scope, then
+// one array per column.
+func arrayArgs(sp *entity.Spec, sc store.Scope, rows [][]any) []any {
+	args := []any{sc.Account, sc.Provider}
+	for i, c := range sp.Columns {
+		switch c.Kind {
+		case entity.Text:
+			args = append(args, column[string](rows, i))
+		case entity.Bool:
+			args = append(args, column[bool](rows, i))
+		case entity.Float:
+			args = append(args, column[float64](rows, i))
+		case entity.Time:
+			args = append(args, column[time.Time](rows, i))
+		case entity.JSON:
+			js := make([]*string, len(rows))
+			for j, r := range rows {
+				if b, ok := r[i].([]byte); ok {
+					s := string(b)
+					js[j] = &s
+				}
+			}
+			args = append(args, js)
+		}
+	}
+	return args
+}
+
+func column[T any](rows [][]any, i int) []T {
+	out := make([]T, len(rows))
+	for j, r := range rows {
+		out[j] = r[i].(T)
+	}
+	return out
+}
+
+// scopedNames are the columns of COPY into each table.
+var scopedNames = map[*entity.Spec][]string{}
+
+func init() {
+	for _, sp := range entity.All {
+		scopedNames[sp] = append([]string{"account", "provider"}, sp.Names()...)
+	}
+}
+
+// scopedRows is a pgx.CopyFromSource of rows prefixed with the scope. It
+// reuses one slice for every row: CopyFrom encodes a row before it asks
+// for the next.
+type scopedRows struct {
+	sc   store.Scope
+	rows [][]any
+	i    int
+	buf  []any
+}
+
+func (r *scopedRows) Next() bool {
+	r.i++
+	return r.i <= len(r.rows)
+}
+
+func (r *scopedRows) Values() ([]any, error) {
+	r.buf = append(append(r.buf[:0], r.sc.Account, r.sc.Provider), r.rows[r.i-1]...)
+	return r.buf, nil
+}
+
+func (r *scopedRows) Err() error { return nil }
 
 const setWatermarkSQL = `INSERT INTO watermarks (account, provider, entity, updated_through, backfilled_from, cursor)
 VALUES ($1, $2, $3, $4, $5, $6)
