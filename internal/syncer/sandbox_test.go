@@ -341,10 +341,9 @@ func (e *sandboxEnv) compareReference(t *testing.T, s *Syncer, from time.Time) {
 }
 
 // timeEntriesViaTickets lists the clients that stream time entries by
-// walking the tickets updated since Query.Since: an entry edited on a
-// ticket that was not updated is missed. The sandbox World does not touch
-// a ticket when time is logged on it, so the counts differ. Reported to
-// the client owners; the syncer cannot see these entries.
+// walking the tickets updated since Query.Since, and whose PSA reports no
+// last-modified time on a time entry (the client stamps it with another
+// time), so the count in the window cannot be compared with the World's.
 var timeEntriesViaTickets = map[string]bool{helpdesk.ZohoDesk: true, helpdesk.HaloPSA: true}
 
 // ui is a member editing in the PSA's own UI.

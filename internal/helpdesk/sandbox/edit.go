@@ -88,7 +88,7 @@ func (w *World) AddNote(n Note, by Actor) (Note, error) {
 	return n, nil
 }
 
-// AddTimeEntry logs time on a live ticket.
+// AddTimeEntry logs time on a live ticket and touches the ticket.
 func (w *World) AddTimeEntry(te TimeEntry, by Actor) (TimeEntry, error) {
 	w.mu.Lock()
 	i, ok := w.ticketIdx[te.TicketID]
@@ -104,6 +104,11 @@ func (w *World) AddTimeEntry(te TimeEntry, by Actor) (TimeEntry, error) {
 	}
 	w.times[te.TicketID] = append(w.times[te.TicketID], te)
 	w.timeIdx[te.ID] = te.TicketID
+	// Logging time is activity on the ticket, as a note is: it moves the
+	// ticket's last-updated time (Autotask lastActivityDate, Halo
+	// last_update; inferred for Zoho Desk).
+	w.tickets[i].Updated = w.bump(w.tickets[i].Updated)
+	w.tickets[i].UpdatedBy = by.MemberID
 	w.mu.Unlock()
 	w.emit(w.change(KindTimeEntry, Created, te.ID, te.TicketID, by))
 	return te, nil

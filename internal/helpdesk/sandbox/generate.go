@@ -203,7 +203,7 @@ func (g *gen) notesAndTime(t Ticket, humans []Member) {
 		start := g.between(t.Created, t.Updated)
 		te := TimeEntry{ID: w.id(), TicketID: t.ID, MemberID: by, Start: start,
 			Hours: float64(1+g.r.IntN(8)) * 0.25, Notes: "Remote session.", Billable: g.r.IntN(4) != 0,
-			Created: start, Updated: g.between(start, g.now)}
+			Created: start, Updated: g.between(start, t.Updated)}
 		w.times[t.ID] = append(w.times[t.ID], te)
 		w.timeIdx[te.ID] = t.ID
 	}
