@@ -26,8 +26,7 @@ type SecretRef struct {
 	Env  string `json:"env,omitempty"`
 	File string `json:"file,omitempty"`
 
-	dir       string                      // directory of the configuration file
-	lookupEnv func(string) (string, bool) // nil means os.LookupEnv
+	dir string // directory of the configuration file
 }
 
 // String prints the reference, such as env:CW_PRIVATE_KEY or

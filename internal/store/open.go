@@ -36,7 +36,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 	}
 	scheme, _, ok := strings.Cut(url, ":")
 	if !ok {
-		return nil, fmt.Errorf("store: database URL %q has no scheme: use sqlite:PATH or postgres://...", redact(url))
+		return nil, fmt.Errorf("store: database URL %q has no scheme: use sqlite:PATH or postgres://…", redact(url))
 	}
 	if scheme == "postgresql" {
 		scheme = "postgres"

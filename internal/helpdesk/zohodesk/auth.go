@@ -33,7 +33,7 @@ func tokenError(err error) error {
 			status = re.Response.StatusCode
 		}
 		e.Status = status
-		e.Kind, e.Message = grantFailure(status, re.ErrorCode, re.ErrorDescription)
+		e.Message, e.Kind = grantFailure(status, re.ErrorCode, re.ErrorDescription)
 	case strings.Contains(err.Error(), "missing access_token"):
 		e.Kind = helpdesk.ErrUnauthorized
 		e.Message = "Zoho Accounts answered without an access token: " + credentialHint
@@ -45,17 +45,17 @@ func tokenError(err error) error {
 	return e
 }
 
-func grantFailure(status int, code, desc string) (error, string) {
+func grantFailure(status int, code, desc string) (message string, kind error) {
 	code = strings.TrimSpace(code)
 	switch {
 	case strings.EqualFold(code, "Access Denied") || strings.Contains(strings.ToLower(desc), "too many requests"):
-		return helpdesk.ErrRateLimited, "Zoho Accounts blocked token refresh (at most 10 access tokens per refresh token in 10 minutes); wait and retry"
+		return "Zoho Accounts blocked token refresh (at most 10 access tokens per refresh token in 10 minutes); wait and retry", helpdesk.ErrRateLimited
 	case status >= 500 || status == http.StatusTooManyRequests:
-		return helpdesk.KindForStatus(status), "Zoho Accounts token endpoint failed"
+		return "Zoho Accounts token endpoint failed", helpdesk.KindForStatus(status)
 	case code != "":
-		return helpdesk.ErrUnauthorized, "Zoho Accounts refused the refresh-token grant (" + safeCode(code) + "): " + credentialHint
+		return "Zoho Accounts refused the refresh-token grant (" + safeCode(code) + "): " + credentialHint, helpdesk.ErrUnauthorized
 	default:
-		return helpdesk.ErrUnauthorized, "Zoho Accounts refused the refresh-token grant: " + credentialHint
+		return "Zoho Accounts refused the refresh-token grant: " + credentialHint, helpdesk.ErrUnauthorized
 	}
 }
 

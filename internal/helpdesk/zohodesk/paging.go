@@ -36,17 +36,16 @@ func clampPage(want, max int) int {
 // of shifting unread records under an offset (the classic skip of offset
 // paging). Paging ends on an empty (204) or short page, never on "count".
 type window struct {
-	c       *Client
-	op      string
-	path    string
-	since   time.Time
-	lower   time.Time
-	upper   time.Time
-	limit   int
-	from    int
-	seen    map[string]bool
-	extra   url.Values
-	boundTS time.Time
+	c     *Client
+	op    string
+	path  string
+	since time.Time
+	lower time.Time
+	upper time.Time
+	limit int
+	from  int
+	seen  map[string]bool
+	extra url.Values
 }
 
 func (c *Client) newWindow(op, path string, since time.Time, limit int) *window {
