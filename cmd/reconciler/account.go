@@ -62,7 +62,7 @@ func (m *Main) loadConfig(file string) (*config.Config, error) {
 func (m *Main) openStore(ctx context.Context) (store.Store, error) {
 	st, err := store.Open(ctx, m.Settings.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", m.Settings.RedactedDatabaseURL(), err)
+		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return st, nil
 }

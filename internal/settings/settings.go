@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -53,16 +52,6 @@ func FromEnv(ctx context.Context, lookup envconfig.Lookuper) (Settings, error) {
 		return Settings{}, fmt.Errorf("read settings from the environment: %w", err)
 	}
 	return s, nil
-}
-
-// RedactedDatabaseURL returns DatabaseURL with any password replaced, for
-// logs.
-func (s Settings) RedactedDatabaseURL() string {
-	u, err := url.Parse(s.DatabaseURL)
-	if err != nil {
-		return "<unparseable>"
-	}
-	return u.Redacted()
 }
 
 // Logger returns a slog logger writing to w in the configured format and

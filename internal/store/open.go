@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -36,7 +38,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 	}
 	scheme, _, ok := strings.Cut(url, ":")
 	if !ok {
-		return nil, fmt.Errorf("store: database URL %q has no scheme: use sqlite:PATH or postgres://…", redact(url))
+		return nil, fmt.Errorf("store: database URL %q has no scheme: use sqlite:PATH or postgres://…", Redact(url))
 	}
 	if scheme == "postgresql" {
 		scheme = "postgres"
@@ -61,19 +63,32 @@ func schemes() []string {
 	return s
 }
 
-// redact hides a password in a database URL for error messages.
-func redact(url string) string {
-	at := strings.LastIndex(url, "@")
-	sep := strings.Index(url, "://")
-	if at < 0 || sep < 0 || at < sep {
-		return url
+// Redact hides every credential a database URL may carry, for logs and
+// errors: the password of postgres://user:pass@host, password-like query
+// parameters (password, sslpassword, sslkey), and the value of
+// password=... in a keyword/value connection string.
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && (u.User != nil || u.RawQuery != "") {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		q := u.Query()
+		for k := range q {
+			if sensitiveParam(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+		return strings.ReplaceAll(u.String(), "xxxxx", "<secret>")
 	}
-	cred := url[sep+3 : at]
-	if user, _, ok := strings.Cut(cred, ":"); ok {
-		return url[:sep+3] + user + ":<secret>" + url[at:]
-	}
-	return url
+	return keywordPassword.ReplaceAllString(raw, "${1}<secret>")
 }
 
-// Redact hides a password in a database URL, for logs and errors.
-func Redact(url string) string { return redact(url) }
+func sensitiveParam(k string) bool {
+	k = strings.ToLower(k)
+	return k == "password" || k == "sslpassword" || k == "sslkey" || k == "passfile"
+}
+
+// keywordPassword matches password=... in "host=db password=x" strings,
+// quoted or not.
+var keywordPassword = regexp.MustCompile(`(?i)((?:^|\s)(?:password|sslpassword)\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
