@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -30,11 +31,7 @@ func (m *Main) planCommand() *cobra.Command {
 			if err := checkPlanFormat(output); err != nil {
 				return err
 			}
-			err := m.plan(cmd.Context(), file, output, detailed)
-			if detailed {
-				return detailedExit(err)
-			}
-			return err
+			return m.plan(cmd.Context(), file, output, detailed)
 		},
 	}
 	fileFlag(cmd, &file)
@@ -78,7 +75,8 @@ func (m *Main) plan(ctx context.Context, file, output string, detailed bool) err
 
 // detailedExit maps plan outcomes to Terraform's codes: 0, 2, or 1.
 func detailedExit(err error) error {
-	if err == nil || err == errHasChanges {
+	var exit *exitError
+	if err == nil || err == errHasChanges || (errors.As(err, &exit) && exit.code == 1) {
 		return err
 	}
 	return &exitError{code: 1, err: err}

@@ -45,7 +45,27 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	root.SetIn(m.Stdin)
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if detailedPlan(args) {
+		// Terraform's contract: 2 means changes, so every failure —
+		// usage errors included — must be 1.
+		return detailedExit(err)
+	}
+	return err
+}
+
+// detailedPlan reports whether args run plan with --detailed-exitcode.
+func detailedPlan(args []string) bool {
+	plan, detailed := false, false
+	for _, a := range args {
+		switch {
+		case a == "plan":
+			plan = true
+		case a == "--detailed-exitcode" || a == "--detailed-exitcode=true":
+			detailed = true
+		}
+	}
+	return plan && detailed
 }
 
 func (m *Main) rootCommand() *cobra.Command {
