@@ -12,6 +12,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,8 +85,12 @@ type Daemon struct {
 	gen     atomic.Pointer[generation]
 	trigger chan struct{}
 
+	// genChanged wakes the leadership loop when a new generation starts.
+	genChanged chan struct{}
+
 	mu   sync.Mutex
 	cfg  *config.Config // last good config
+	fp   string         // fingerprint of its resolved secrets
 	acct *account.Account
 }
 
@@ -112,7 +118,8 @@ func New(o Options) (*Daemon, error) {
 		host, _ := os.Hostname()
 		o.Holder = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
-	return &Daemon{o: o, m: metrics.New(o.Registry), log: o.Logger, trigger: make(chan struct{}, 1)}, nil
+	return &Daemon{o: o, m: metrics.New(o.Registry), log: o.Logger, trigger: make(chan struct{}, 1),
+		genChanged: make(chan struct{}, 1)}, nil
 }
 
 // Metrics returns the daemon's collectors.
@@ -190,13 +197,17 @@ func (d *Daemon) current() (*config.Config, *account.Account) {
 
 // swap builds the account for cfg and makes it current.
 func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
+	fp, err := secretsFingerprint(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	a, err := account.New(ctx, cfg, account.Options{Store: d.o.Store, Metrics: d.m, Logger: d.log,
 		RatePerSecond: d.o.RatePerSecond})
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
-	d.cfg, d.acct = cfg, a
+	d.cfg, d.fp, d.acct = cfg, fp, a
 	d.mu.Unlock()
 	d.m.ConfigValid.Set(1)
 	d.m.ConfigInfo.Reset()
@@ -209,8 +220,9 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// reloads reacts to file changes and SIGHUP: a valid new file replaces the
-// config and triggers a reconcile; an invalid one is logged with every
+// reloads reacts to file changes and SIGHUP: a valid new file (or a
+// rotated secret) replaces the config, and the new generation reconciles
+// at once; an invalid one is logged with every
 // diagnostic and the daemon keeps the last good config.
 func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
 	for {
@@ -235,9 +247,12 @@ func (d *Daemon) reload(ctx context.Context) {
 		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
 		return
 	}
-	old, _ := d.current()
-	if old != nil && old.Hash() == cfg.Hash() {
-		d.m.ConfigValid.Set(1)
+	d.mu.Lock()
+	old, oldFP := d.cfg, d.fp
+	d.mu.Unlock()
+	fp, err := secretsFingerprint(ctx, cfg)
+	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
+		d.m.ConfigValid.Set(1) // unchanged, secrets included
 		return
 	}
 	if err := d.swap(ctx, cfg); err != nil {
@@ -247,7 +262,21 @@ func (d *Daemon) reload(ctx context.Context) {
 	}
 	d.log.Info("config reloaded", "hash", cfg.Hash())
 	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
-	d.Trigger()
+}
+
+// secretsFingerprint digests the values behind every secret reference, so
+// that a rotated secret (same reference, new value) counts as a change on
+// reload (SIGHUP). The digest never leaves the process.
+func secretsFingerprint(ctx context.Context, cfg *config.Config) (string, error) {
+	h := sha256.New()
+	for _, ref := range cfg.SecretRefs() {
+		v, err := ref.Ref.Resolve(ctx)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", ref.Path, err)
+		}
+		fmt.Fprintf(h, "%s=%d:%s\n", ref.Path, len(v.Reveal()), v.Reveal())
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (d *Daemon) logDiagnostics(diags []config.Diagnostic) {

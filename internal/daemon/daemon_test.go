@@ -28,6 +28,7 @@ type running struct {
 	file   string
 	world  *sandbox.World
 	events chan daemon.Event
+	reload chan struct{}
 	stop   func()
 }
 
@@ -75,10 +76,10 @@ func start(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100)}
+	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1)}
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, RatePerSecond: -1,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReconcileInterval: time.Hour, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+		ReconcileInterval: time.Hour, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
 			case r.events <- e:
@@ -215,4 +216,50 @@ func TestDaemonKeepsLastGoodConfig(t *testing.T) {
 			}
 		}
 	})
+}
+
+// waitEvent waits for an event of the given kind.
+func waitEvent(t *testing.T, r *running, kind string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-r.events:
+			if e.Kind == kind {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// TestDaemonReloadsRotatedSecret checks that SIGHUP picks up a secret whose
+// value changed behind an unchanged reference, and ignores a no-op reload.
+func TestDaemonReloadsRotatedSecret(t *testing.T) {
+	r := start(t)
+	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	t.Setenv("HORIZON_TEST_CALLBACK_SECRET", "rotated-secret-value-456")
+	r.reload <- struct{}{}
+	waitEvent(t, r, "reload")
+	hash := func() string {
+		_, body := get(t, r.base+"/metrics")
+		m := regexp.MustCompile(`horizon_config_info\{hash="([^"]+)"`).FindStringSubmatch(body)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	before := hash()
+	r.reload <- struct{}{} // nothing changed: no new generation
+	select {
+	case e := <-r.events:
+		if e.Kind == "reload" {
+			t.Fatal("a reload with nothing changed started a new generation")
+		}
+	case <-time.After(300 * time.Millisecond):
+	}
+	if hash() != before {
+		t.Fatal("config hash changed on a no-op reload")
+	}
 }

@@ -48,6 +48,10 @@ func (d *Daemon) receivers(ctx context.Context) {
 				goFn(&wg, func() { rc.Run(rctx) })
 				d.gen.Store(&generation{cfg: cfg, acct: a, rc: rc})
 				d.handler.Store(rc)
+				select {
+				case d.genChanged <- struct{}{}:
+				default:
+				}
 				if stopOld != nil {
 					stopOld()
 				}
@@ -117,6 +121,8 @@ func (d *Daemon) leadership(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-d.genChanged:
+			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -163,6 +169,9 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 // interval (jittered).
 func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
 	for {
+		if d.gen.Load() != g {
+			return // a newer config took over; never apply an old one
+		}
 		d.pass(ctx, g)
 		t := time.NewTimer(jitter(d.o.ReconcileInterval))
 		select {
