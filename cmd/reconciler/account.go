@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -113,3 +115,12 @@ func (m *Main) progressFor(quiet bool) syncer.Progress {
 }
 
 var errPlanErrors = errors.New("the plan has errors")
+
+// checkOutput rejects an --output value the command does not know.
+func checkOutput(cmd *cobra.Command, output string, allowed ...string) error {
+	if slices.Contains(allowed, output) {
+		return nil
+	}
+	return &usageError{message: fmt.Sprintf("--output %q: want %s", output, strings.Join(allowed, " or ")),
+		hint: cmd.CommandPath() + " --help"}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horizon/reconciler/internal/callback"
+	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
 func (m *Main) callbacksCommand() *cobra.Command {
@@ -28,7 +29,12 @@ func (m *Main) callbacksCommand() *cobra.Command {
 			"enabled, whether Horizon manages them) compared with the file. If callbacks are failing or absent, " +
 			"the polling sync keeps Horizon mostly current, but fix the callbacks: polling is a safety net.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return m.callbackStatus(cmd.Context(), file, output) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, output, "text", "json"); err != nil {
+				return err
+			}
+			return m.callbackStatus(cmd.Context(), file, output)
+		},
 	}
 	fileFlag(status, &file)
 	status.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
@@ -59,7 +65,12 @@ func (m *Main) widgetsCommand() *cobra.Command {
 			"check, the last successful render and the last error. --check loads every widget URL now and records " +
 			"the result. A widget is up when its URL answers 2xx with HTML within its timeout.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return m.widgets(cmd.Context(), file, output, check) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, output, "text", "json"); err != nil {
+				return err
+			}
+			return m.widgets(cmd.Context(), file, output, check)
+		},
 	}
 	fileFlag(cmd, &file)
 	cmd.Flags().BoolVar(&check, "check", false, "Check every widget now before showing.")
@@ -102,7 +113,7 @@ func (m *Main) widgets(ctx context.Context, file, output string, check bool) err
 			state = "up"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, state, stamp(c.CheckedAt), stamp(c.LastSuccess),
-			dashIfEmpty(c.LastError), c.URL)
+			dashIfEmpty(c.LastError), helpdesk.RedactURL(c.URL))
 	}
 	return tw.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,12 +114,23 @@ func (m *Main) demoSteps(ctx context.Context, file string, ln net.Listener, sb *
 		ln.Close()
 		return err
 	}
-	reconcile.WritePlan(m.Stdout, p, reconcile.FormatText)
+	if err := reconcile.WritePlan(m.Stdout, p, reconcile.FormatText); err != nil {
+		closeStore()
+		ln.Close()
+		return err
+	}
 	m.say("\n== 3/4 apply (registers the webhooks, binds users, backfills the ingest window)")
 	res := a.Reconciler.Apply(ctx, p)
-	reconcile.WriteResult(m.Stdout, res)
 	scope := a.Scope
 	closeStore()
+	if err := reconcile.WriteResult(m.Stdout, res); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := res.Err(); err != nil {
+		ln.Close()
+		return fmt.Errorf("apply: %w", err)
+	}
 	m.say("\n== 4/4 run: the daemon reconciles, polls and receives the PSA's callbacks at %s", "http://"+ln.Addr().String())
 	m.demoHints(file, ln)
 	return m.demoRun(ctx, file, ln, scope, sb, every)
@@ -149,18 +161,23 @@ func (m *Main) demoRun(ctx context.Context, file string, ln net.Listener, scope 
 		ln.Close()
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	go m.demoActivity(ctx, st, scope, sb, every)
-	return <-done
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); m.demoActivity(ctx, st, scope) }()
+	go func() { defer wg.Done(); sb.World.Simulate(ctx, every, 1, m.sayActivity) }()
+	err = d.Run(ctx)
+	cancel() // the store and the sandbox close after the activity stops
+	wg.Wait()
+	return err
 }
 
-// demoActivity makes staff edits in the sandbox and prints callbacks as
-// the reconciler processes them.
-func (m *Main) demoActivity(ctx context.Context, st store.Store, scope store.Scope, sb *startedSandbox, every time.Duration) {
-	go sb.World.Simulate(ctx, every, 1, func(a sandbox.Activity) {
-		m.say("%s  PSA: %s", time.Now().Format("15:04:05"), a.What)
-	})
+func (m *Main) sayActivity(a sandbox.Activity) {
+	m.say("%s  PSA: %s", time.Now().Format("15:04:05"), a.What)
+}
+
+// demoActivity prints callbacks as the reconciler processes them.
+func (m *Main) demoActivity(ctx context.Context, st store.Store, scope store.Scope) {
 	seen := map[int64]bool{}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

@@ -73,6 +73,9 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 		Example: "  reconciler logs sync -f horizon.yaml --since 2h\n  reconciler logs sync -f horizon.yaml --failed -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, f.output, "text", "json"); err != nil {
+				return err
+			}
 			since, err := f.sinceTime()
 			if err != nil {
 				return err
@@ -117,6 +120,9 @@ func (m *Main) logsCallbacksCommand() *cobra.Command {
 			"  reconciler logs callbacks -f horizon.yaml --failed --since 1h",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, f.output, "text", "json"); err != nil {
+				return err
+			}
 			since, err := f.sinceTime()
 			if err != nil {
 				return err

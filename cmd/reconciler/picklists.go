@@ -21,7 +21,12 @@ func (m *Main) picklistsCommand() *cobra.Command {
 			"and when the database was last refreshed. It refreshes on the file's picklistRefreshInterval; " +
 			"picklists refresh forces a refresh now, after adding statuses or queues in the helpdesk.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return m.picklists(cmd.Context(), file, output) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, output, "text", "json"); err != nil {
+				return err
+			}
+			return m.picklists(cmd.Context(), file, output)
+		},
 	}
 	fileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")

@@ -24,7 +24,12 @@ func (m *Main) usersCommand() *cobra.Command {
 			"policy decides whether they are a warning or an error). New helpdesk users appear after the next " +
 			"sync without any action.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return m.users(cmd.Context(), file, output) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, output, "text", "json"); err != nil {
+				return err
+			}
+			return m.users(cmd.Context(), file, output)
+		},
 	}
 	fileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")

@@ -47,7 +47,7 @@ const (
 )
 
 // WebhookStatus is one registration slot: what the PSA holds and what
-// horizon.yaml wants. URLs are redacted (RedactURL).
+// horizon.yaml wants. URLs are redacted (helpdesk.RedactURL).
 type WebhookStatus struct {
 	Key           string           `json:"key"`
 	Name          string           `json:"name"`
@@ -145,7 +145,7 @@ func CompareWebhooks(desired, observed []helpdesk.Webhook, secret helpdesk.Secre
 	for _, d := range desired {
 		i := slices.IndexFunc(observed, func(o helpdesk.Webhook) bool { return o.Managed && o.Key != "" && o.Key == d.Key })
 		ws := WebhookStatus{Key: d.Key, Name: d.Name, State: WebhookMissing, Managed: true,
-			DesiredURL: RedactURL(d.URL, secret), DesiredEvents: d.SortedEvents()}
+			DesiredURL: helpdesk.RedactURL(d.URL, secret), DesiredEvents: d.SortedEvents()}
 		if i >= 0 {
 			used[i] = true
 			fillObserved(&ws, observed[i], secret)
@@ -172,7 +172,7 @@ func CompareWebhooks(desired, observed []helpdesk.Webhook, secret helpdesk.Secre
 }
 
 func fillObserved(ws *WebhookStatus, o helpdesk.Webhook, secret helpdesk.Secret) {
-	ws.ID, ws.URL, ws.Events, ws.Active, ws.Managed = o.ID, RedactURL(o.URL, secret), o.SortedEvents(), o.Active, o.Managed
+	ws.ID, ws.URL, ws.Events, ws.Active, ws.Managed = o.ID, helpdesk.RedactURL(o.URL, secret), o.SortedEvents(), o.Active, o.Managed
 	if ws.Name == "" {
 		ws.Name = o.Name
 	}
@@ -208,85 +208,12 @@ func comparableURL(raw string, secret helpdesk.Secret) string {
 	}
 	q := u.Query()
 	for k := range q {
-		if sensitiveParam(k) || strings.EqualFold(k, "recordId") {
+		if helpdesk.SensitiveParam(k) || strings.EqualFold(k, "recordId") {
 			q.Del(k)
 		}
 	}
 	u.RawQuery = q.Encode()
 	u.User = nil
-	return strings.TrimSuffix(RedactURL(u.String(), secret), "?")
+	return strings.TrimSuffix(helpdesk.RedactURL(u.String(), secret), "?")
 }
 
-const redacted = "<secret>"
-
-// RedactURL hides every secret a webhook URL may carry: the password of
-// its user info, the values of token-like query parameters (token, secret,
-// key, signature, auth, ...), path segments after /callbacks/{provider}
-// (Halo and Zoho Desk path tokens), and any occurrence of the given
-// secrets. The result is for display only.
-func RedactURL(raw string, secrets ...helpdesk.Secret) string {
-	out := raw
-	if u, err := url.Parse(raw); err == nil {
-		out = redactParsed(u)
-	}
-	for _, s := range secrets {
-		if v := s.Reveal(); len(v) >= 4 {
-			out = strings.ReplaceAll(out, v, redacted)
-			out = strings.ReplaceAll(out, url.QueryEscape(v), redacted)
-			out = strings.ReplaceAll(out, url.PathEscape(v), redacted)
-		}
-	}
-	return out
-}
-
-// placeholder survives url.URL.String's escaping and becomes "<secret>".
-const placeholder = "HORIZONREDACTED"
-
-func redactParsed(u *url.URL) string {
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), placeholder)
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k, vs := range q {
-			if sensitiveParam(k) {
-				for i := range vs {
-					vs[i] = placeholder
-				}
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Path, u.RawPath = redactPath(u.Path), ""
-	return strings.ReplaceAll(u.String(), placeholder, redacted)
-}
-
-// redactPath replaces the segments after "callbacks/<provider>".
-func redactPath(p string) string {
-	segs := strings.Split(p, "/")
-	for i := 0; i+2 < len(segs); i++ {
-		if segs[i] == "callbacks" {
-			for j := i + 2; j < len(segs); j++ {
-				if segs[j] != "" {
-					segs[j] = placeholder
-				}
-			}
-			break
-		}
-	}
-	return strings.Join(segs, "/")
-}
-
-// sensitiveParam reports whether a query parameter name looks like it
-// carries a credential.
-func sensitiveParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"token", "secret", "key", "sig", "auth", "pass", "code", "credential"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/horizon/reconciler/internal/config"
@@ -166,14 +165,9 @@ func detailSuffix(c Change) string {
 	return " (" + c.Detail + ")"
 }
 
-// redact hides the callback secret wherever it appears (URL tokens, path
-// segments) so a plan never prints it.
-func (r *Reconciler) redact(s string) string {
-	if v := r.CallbackSecret.Reveal(); len(v) >= 4 {
-		s = strings.ReplaceAll(s, v, "<secret>")
-	}
-	return s
-}
+// redact hides the callback secret and any token-like part of a URL so a
+// plan never prints it.
+func (r *Reconciler) redact(s string) string { return helpdesk.RedactURL(s, r.CallbackSecret) }
 
 // psaName is the PSA's product name for messages ("ConnectWise Manage").
 func (r *Reconciler) psaName() string {

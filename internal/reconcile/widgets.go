@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/horizon/reconciler/internal/store"
@@ -60,6 +62,10 @@ func (r *Reconciler) fetchWidget(ctx context.Context, url string, timeout time.D
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("no answer within %s", timeout)
+		}
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL, query tokens included
 		}
 		return fmt.Errorf("request failed: %w", err)
 	}
