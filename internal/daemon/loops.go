@@ -204,6 +204,7 @@ func (d *Daemon) pass(ctx context.Context, g *generation) {
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
 	d.record(p, res)
+	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
 		d.log.Error("reconcile applied with failures", "err", err)
 		return
@@ -233,4 +234,19 @@ func (d *Daemon) record(p *reconcile.Plan, res reconcile.Result) {
 		}
 		d.m.WidgetUp.WithLabelValues(w.Name).Set(up)
 	}
+}
+
+// recordOutbox exports the write-back backlog.
+func (d *Daemon) recordOutbox(ctx context.Context, g *generation) {
+	st, err := d.o.Store.OutboxStats(ctx, g.acct.Scope)
+	if err != nil {
+		d.log.Warn("read outbox backlog", "err", err)
+		return
+	}
+	d.m.OutboxPending.Set(float64(st.Pending))
+	age := 0.0
+	if !st.Oldest.IsZero() {
+		age = time.Since(st.Oldest).Seconds()
+	}
+	d.m.OutboxOldestAge.Set(age)
 }
