@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"slices"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -124,31 +125,46 @@ func fromWire(w wireWebhook) helpdesk.Webhook {
 	return h
 }
 
-// splitToken removes the token query parameter from a registered URL.
+// splitToken removes the token query parameter from a registered URL,
+// keeping the other parameters in their order so that the URL compares
+// equal to the one horizon.yaml names.
 func splitToken(raw string) (string, string) {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.RawQuery == "" {
 		return raw, ""
 	}
-	q := u.Query()
-	token := q.Get(TokenParam)
+	var kept []string
+	token := ""
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if key, err := url.QueryUnescape(k); err == nil && key == TokenParam {
+			if token, err = url.QueryUnescape(v); err != nil {
+				token = v
+			}
+			continue
+		}
+		kept = append(kept, part)
+	}
 	if token == "" {
 		return raw, ""
 	}
-	q.Del(TokenParam)
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.Join(kept, "&")
 	return u.String(), token
 }
 
-// withToken adds the secret to a callback URL as ?token=.
+// withToken adds the secret to a callback URL as ?token=, after the
+// parameters the URL already has.
 func withToken(raw string, secret helpdesk.Secret) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", fmt.Errorf("callback URL is not an absolute http(s) URL")
 	}
-	q := u.Query()
-	q.Set(TokenParam, secret.Reveal())
-	u.RawQuery = q.Encode()
+	tok := TokenParam + "=" + url.QueryEscape(secret.Reveal())
+	if u.RawQuery == "" {
+		u.RawQuery = tok
+	} else {
+		u.RawQuery += "&" + tok
+	}
 	return u.String(), nil
 }
 
