@@ -61,8 +61,9 @@ var providers = map[Provider]Capabilities{
 			PicklistPriorities: {},
 			PicklistQueues:     {},
 		},
-		// Webhook entities: Companies, Contacts, Tickets, TicketNotes [D].
-		Events: events([]string{"ticket", "note", "contact", "company"}, allActions),
+		// Webhook entities: Companies, Contacts, Tickets, TicketNotes [D];
+		// Horizon subscribes to new notes only.
+		Events: append(events([]string{"ticket", "contact", "company"}, allActions), "note.created"),
 	},
 	ProviderZohoDesk: {
 		Name:      "Zoho Desk",
@@ -86,11 +87,10 @@ var providers = map[Provider]Capabilities{
 		EnvPrefix: "HALO",
 		Entities:  allEntities,
 		Picklists: map[PicklistKind]PicklistSupport{
-			PicklistStatuses:    {},
-			PicklistTypes:       {},
-			PicklistPriorities:  {},
-			PicklistQueues:      {}, // teams
-			PicklistDepartments: {},
+			PicklistStatuses:   {},
+			PicklistTypes:      {},
+			PicklistPriorities: {},
+			PicklistQueues:     {}, // teams; the wire facts name no departments endpoint
 		},
 		// Halo events are notification-style ("New Ticket Logged", status
 		// changed, action added); this mapping is inferred.

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"slices"
+	"strings"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
@@ -29,6 +29,7 @@ var eventNames = map[helpdesk.Event]string{
 	helpdesk.EventTicketUpdated:    "Ticket_Update",
 	helpdesk.EventTicketDeleted:    "Ticket_Delete",
 	helpdesk.EventNoteCreated:      "Ticket_Comment_Add",
+	helpdesk.EventNoteUpdated:      "Ticket_Comment_Update",
 	helpdesk.EventContactCreated:   "Contact_Add",
 	helpdesk.EventContactUpdated:   "Contact_Update",
 	helpdesk.EventContactDeleted:   "Contact_Delete",
