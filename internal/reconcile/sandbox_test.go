@@ -230,6 +230,7 @@ func TestPlanApplyPerProvider(t *testing.T) {
 			}
 			golden(t, provider+".plan.txt", planText(t, plan, reconcile.FormatText))
 			golden(t, provider+".plan.md", planText(t, plan, reconcile.FormatMarkdown))
+			golden(t, provider+".plan.json", planText(t, plan, reconcile.FormatJSON))
 			if strings.Contains(planText(t, plan, reconcile.FormatJSON), callbackSecret) {
 				t.Fatal("the plan shows the callback secret")
 			}
