@@ -81,8 +81,12 @@ func Redact(raw string) string {
 		u.RawQuery = q.Encode()
 		return strings.ReplaceAll(u.String(), "xxxxx", "<secret>")
 	}
+	raw = userinfoPassword.ReplaceAllString(raw, "${1}<secret>@") // a URL url.Parse refused
 	return keywordPassword.ReplaceAllString(raw, "${1}<secret>")
 }
+
+// userinfoPassword matches the password of scheme://user:password@host.
+var userinfoPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
 
 func sensitiveParam(k string) bool {
 	k = strings.ToLower(k)

@@ -14,6 +14,7 @@ func TestRedactHidesEveryPassword(t *testing.T) {
 		"host=db user=horizon password=hunter2 dbname=horizon",
 		"host=db password='hunter2 with spaces' dbname=horizon",
 		"host=db password = hunter2",
+		"postgres://u:hunter2@localhost:bad-port/db",
 	} {
 		got := Redact(raw)
 		if strings.Contains(got, "hunter2") {

@@ -25,14 +25,21 @@ ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id`
 // transaction and then sees the conflict.
 func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []store.CallbackRecord) ([]int64, []bool, error) {
 	ids, dup := make([]int64, len(recs)), make([]bool, len(recs))
+	norms, keys := make([]store.CallbackRecord, len(recs)), make([]*string, len(recs))
+	for i, r := range recs {
+		norms[i], keys[i] = norm.Callback(sc, r, s.now)
+	}
+	// Three round trips whatever the batch size: the rows (pipelined), the
+	// duplicates' rows, the external IDs. One per row would cap the group
+	// commit's throughput at the network's latency.
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for i, r := range recs {
-			var err error
-			if ids[i], dup[i], err = s.insertCallback(ctx, tx, sc, r); err != nil {
-				return fmt.Errorf("callback %d: %w", i, err)
-			}
+		if err := insertRows(ctx, tx, sc, norms, keys, ids, dup); err != nil {
+			return err
 		}
-		return nil
+		if err := insertDuplicates(ctx, tx, sc, norms, ids, dup); err != nil {
+			return err
+		}
+		return insertExternalIDs(ctx, tx, sc, norms, ids)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: insert callbacks: %w", err)
@@ -40,33 +47,81 @@ func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []stor
 	return ids, dup, nil
 }
 
-func (s *Store) insertCallback(ctx context.Context, tx pgx.Tx, sc store.Scope, r store.CallbackRecord) (int64, bool, error) {
-	r, key := norm.Callback(sc, r, s.now)
-	id, err := insertCallbackRow(ctx, tx, sc, r, key)
-	dup := errors.Is(err, pgx.ErrNoRows)
-	if dup {
-		r.Result = store.CallbackDuplicate
-		id, err = insertCallbackRow(ctx, tx, sc, r, nil)
+// insertRows inserts every row with its de-duplication key; a row whose
+// key is taken (by an earlier delivery, or one earlier in this batch) is
+// marked dup.
+func insertRows(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, keys []*string, ids []int64, dup []bool) error {
+	b := &pgx.Batch{}
+	for i, r := range recs {
+		if err := queueCallback(b, sc, r, keys[i]); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return 0, false, err
+	br := tx.SendBatch(ctx, b)
+	for i := range recs {
+		err := br.QueryRow().Scan(&ids[i])
+		if errors.Is(err, pgx.ErrNoRows) {
+			dup[i] = true
+		} else if err != nil {
+			br.Close()
+			return fmt.Errorf("callback %d: %w", i, err)
+		}
 	}
-	if len(r.ExternalIDs) > 0 {
-		_, err = tx.Exec(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
-SELECT $1, $2, x, $3 FROM unnest($4::text[]) AS x`, sc.Account, sc.Provider, id, r.ExternalIDs)
-	}
-	return id, dup, err
+	return br.Close()
 }
 
-func insertCallbackRow(ctx context.Context, tx pgx.Tx, sc store.Scope, r store.CallbackRecord, key *string) (int64, error) {
+// insertDuplicates logs the duplicates too, without a key, so the audit
+// trail shows every delivery.
+func insertDuplicates(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, ids []int64, dup []bool) error {
+	b := &pgx.Batch{}
+	var at []int
+	for i, r := range recs {
+		if dup[i] {
+			r.Result = store.CallbackDuplicate
+			recs[i] = r
+			if err := queueCallback(b, sc, r, nil); err != nil {
+				return err
+			}
+			at = append(at, i)
+		}
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, i := range at {
+		if err := br.QueryRow().Scan(&ids[i]); err != nil {
+			br.Close()
+			return fmt.Errorf("duplicate callback %d: %w", i, err)
+		}
+	}
+	return br.Close()
+}
+
+func insertExternalIDs(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, ids []int64) error {
+	var xs []string
+	var cbs []int64
+	for i, r := range recs {
+		for _, x := range r.ExternalIDs {
+			xs, cbs = append(xs, x), append(cbs, ids[i])
+		}
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
+SELECT $1, $2, x, c FROM unnest($3::text[], $4::bigint[]) AS t(x, c)`, sc.Account, sc.Provider, xs, cbs)
+	return err
+}
+
+func queueCallback(b *pgx.Batch, sc store.Scope, r store.CallbackRecord, key *string) error {
 	xids, err := json.Marshal(r.ExternalIDs)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var id int64
-	err = tx.QueryRow(ctx, insertCallbackSQL, sc.Account, sc.Provider, ts(r.ReceivedAt), r.Provider, r.Event,
-		r.DeliveryID, key, string(xids), r.Verified, r.Result, r.Reason, r.Payload, tsOpt(r.ProcessedAt)).Scan(&id)
-	return id, err
+	b.Queue(insertCallbackSQL, sc.Account, sc.Provider, ts(r.ReceivedAt), r.Provider, r.Event,
+		r.DeliveryID, key, string(xids), r.Verified, r.Result, r.Reason, r.Payload, tsOpt(r.ProcessedAt))
+	return nil
 }
 
 const callbackColumns = `id, received_at, source_provider, event, delivery_id, external_ids::text, verified,
