@@ -31,6 +31,7 @@ type sandboxFlags struct {
 	errorRate  float64
 	dropHooks  float64
 	retryAfter time.Duration
+	now        string // RFC 3339 anchor of the generated timestamps; "" for the start time
 }
 
 func (m *Main) sandboxCommand() *cobra.Command {
@@ -61,6 +62,8 @@ func (m *Main) sandboxCommand() *cobra.Command {
 	fl.DurationVar(&f.retryAfter, "retry-after", 0, "Retry-After sent with injected 429s (0: none).")
 	fl.Float64Var(&f.errorRate, "error-rate", 0, "Fraction of requests answered with a 500.")
 	fl.Float64Var(&f.dropHooks, "drop-webhooks", 0, "Fraction of webhook deliveries silently dropped.")
+	fl.StringVar(&f.now, "now", "", "Anchor the generated timestamps at this RFC 3339 time instead of the start time: "+
+		"the same --tickets, --seed and --now give the same data, timestamps included.")
 	return cmd
 }
 
@@ -75,7 +78,15 @@ type startedSandbox struct {
 // startSandbox generates a World and serves the provider's emulator on
 // listen. Close it with stop.
 func startSandbox(f sandboxFlags) (*startedSandbox, error) {
-	world := sandbox.Generate(sandbox.GenOptions{Tickets: f.tickets, Seed: f.seed})
+	var now time.Time
+	if f.now != "" {
+		var err error
+		if now, err = time.Parse(time.RFC3339Nano, f.now); err != nil {
+			return nil, &usageError{message: fmt.Sprintf("--now %q: want an RFC 3339 time", f.now),
+				hint: "--now 2026-01-02T15:04:05Z"}
+		}
+	}
+	world := sandbox.Generate(sandbox.GenOptions{Tickets: f.tickets, Seed: f.seed, Now: now})
 	faults := sandbox.NewFaults(f.seed)
 	faults.Set(sandbox.FaultSettings{RequestsPerSecond: f.rateLimit, RetryAfter: f.retryAfter,
 		ErrorRate: f.errorRate, DropWebhooks: f.dropHooks})

@@ -1,0 +1,16 @@
+// Package e2e holds end-to-end tests of the reconciler binary: the real
+// `reconciler` built once by TestMain, run as separate processes against a
+// sandbox PSA that is itself a separate `reconciler sandbox` process, each
+// with its own environment, on loopback addresses only.
+//
+//   - TestSyncCrashResume kills `reconciler sync` with SIGKILL mid-backfill
+//     on every provider, restarts it, and checks that the store ends equal
+//     to an uninterrupted run and to the sandbox's data.
+//   - TestCallbackCrash kills `reconciler run` after a webhook was answered
+//     2xx and before (or while) the ticket it names is fetched, restarts
+//     it, and checks that the callback ends processed with the edit stored.
+//   - BenchmarkBackfillRSS reports the peak RSS of a 20,000- and a
+//     200,000-ticket backfill.
+//
+// The package has no code outside its tests.
+package e2e
