@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type running struct {
 	world  *sandbox.World
 	events chan daemon.Event
 	reload chan struct{}
+	db     string
 	stop   func()
 }
 
@@ -44,8 +46,19 @@ widgets:
   - {name: dashboard, url: %s}
 `
 
-func start(t *testing.T) *running {
+func start(t *testing.T) *running { return startWith(t, startOptions{}) }
+
+// startOptions let a test run several replicas on one store.
+type startOptions struct {
+	peer     *running // share its PSA, file and database
+	leaseTTL time.Duration
+}
+
+func startWith(t *testing.T, so startOptions) *running {
 	t.Helper()
+	if so.peer != nil {
+		return startReplica(t, so)
+	}
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: 50, Seed: 3})
 	em, err := sandbox.New("connectwise", sandbox.Options{World: world, DeliveryScale: 0.001})
 	if err != nil {
@@ -76,7 +89,8 @@ func start(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1)}
+	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
+		db: filepath.Join(dir, "h.db")}
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, RatePerSecond: -1,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ReconcileInterval: time.Hour, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
@@ -92,15 +106,18 @@ func start(t *testing.T) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
 	r.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		st.Close()
-		psa.Close()
-		widget.Close()
-		em.Close()
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+			st.Close()
+			psa.Close()
+			widget.Close()
+			em.Close()
+		})
 	}
 	t.Cleanup(r.stop)
 	return r
@@ -262,4 +279,57 @@ func TestDaemonReloadsRotatedSecret(t *testing.T) {
 	if hash() != before {
 		t.Fatal("config hash changed on a no-op reload")
 	}
+}
+
+// startReplica runs another daemon on the peer's file and database, as a
+// second replica sharing one store.
+func startReplica(t *testing.T, so startOptions) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), "sqlite:"+so.peer.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{base: "http://" + ln.Addr().String(), file: so.peer.file, world: so.peer.world, db: so.peer.db,
+		events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1)}
+	d, err := daemon.New(daemon.Options{ConfigPath: r.file, Listener: ln, Store: st, RatePerSecond: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReconcileInterval: time.Hour,
+		LeaseTTL: so.leaseTTL, Holder: "replica-2", Reload: r.reload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			st.Close()
+		})
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// TestOneLeaderAmongReplicas runs two replicas on one store: exactly one
+// leads, both are ready and accept callbacks, and when the leader goes
+// the other takes over.
+func TestOneLeaderAmongReplicas(t *testing.T) {
+	a := start(t)
+	eventually(t, "first replica ready", func() bool { s, _ := get(t, a.base+"/readyz"); return s == 200 })
+	b := startWith(t, startOptions{peer: a, leaseTTL: 3 * time.Second})
+	eventually(t, "second replica ready", func() bool { s, _ := get(t, b.base+"/readyz"); return s == 200 })
+	if la, lb := metric(t, a.base, "horizon_leader"), metric(t, b.base, "horizon_leader"); la+lb != 1 {
+		t.Fatalf("leaders: first %v, second %v; want exactly one", la, lb)
+	}
+	if s, _ := get(t, b.base+"/callbacks/connectwise"); s == 0 || s == 503 {
+		t.Fatalf("the follower does not serve callbacks (status %d)", s)
+	}
+	a.stop() // the leader releases its lease on the way out
+	eventually(t, "the second replica to lead", func() bool { return metric(t, b.base, "horizon_leader") == 1 })
 }

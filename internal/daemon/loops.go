@@ -92,15 +92,20 @@ func (d *Daemon) leadership(ctx context.Context) {
 		}
 	}()
 	every := d.o.LeaseTTL / 3
+	var ledEpoch int64
 	for {
 		g := d.gen.Load()
 		if g != nil {
-			held := d.renew(ctx, g)
+			lease, held := d.renew(ctx, g)
 			switch {
-			case held && (stop == nil || ledGen != g):
+			case held && stop != nil && (ledGen != g || lease.Epoch != ledEpoch):
+				// A newer config, or the lease changed hands in between:
+				// stop, then take the lease afresh before leading again.
 				stepDown()
+				continue
+			case held && stop == nil:
 				lctx, cancel := context.WithCancel(ctx)
-				stop, done, ledGen = cancel, make(chan struct{}), g
+				stop, done, ledGen, ledEpoch = cancel, make(chan struct{}), g, lease.Epoch
 				d.leader.Store(true)
 				d.m.Leader.Set(1)
 				go func() { defer close(done); d.lead(lctx, g) }()
@@ -132,15 +137,16 @@ func leaseName(cfg *config.Config) string {
 	return "account/" + cfg.Account.Name + "/" + string(cfg.Helpdesk.Provider)
 }
 
-// renew takes or renews the lease; false on any failure.
-func (d *Daemon) renew(ctx context.Context, g *generation) bool {
+// renew takes or renews the lease; false on any failure. The lease's
+// epoch tells a renewal from a takeover.
+func (d *Daemon) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 	lctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
 	defer cancel()
-	_, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
+	lease, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
 	if err != nil && !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
 		d.log.Warn("lease renewal failed", "err", err)
 	}
-	return err == nil
+	return lease, err == nil
 }
 
 // lead runs the leader's work for one generation until ctx ends: reconcile
