@@ -216,4 +216,3 @@ func comparableURL(raw string, secret helpdesk.Secret) string {
 	u.User = nil
 	return strings.TrimSuffix(helpdesk.RedactURL(u.String(), secret), "?")
 }
-

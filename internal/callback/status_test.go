@@ -14,7 +14,6 @@ import (
 	"github.com/horizon/reconciler/internal/store"
 )
 
-
 func TestCompareWebhooks(t *testing.T) {
 	const secret = helpdesk.Secret("tok-123456")
 	events := []helpdesk.Event{helpdesk.EventTicketUpdated, helpdesk.EventTicketCreated}

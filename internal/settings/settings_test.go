@@ -43,7 +43,6 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
-
 func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
 	Settings{LogLevel: Level(slog.LevelWarn), LogFormat: LogJSON}.Logger(&buf).Info("hidden")
