@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,6 +32,10 @@ func (m *Main) syncCommand() *cobra.Command {
 			"  reconciler sync -f horizon.yaml --ticket 4711",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if entity != "" && !slices.Contains(syncEntities, entity) {
+				return &usageError{message: fmt.Sprintf("--entity %q: want one of %s", entity, strings.Join(syncEntities, ", ")),
+					hint: "reconciler sync --help"}
+			}
 			return m.sync(cmd.Context(), file, syncer.SyncOptions{Entity: helpdesk.Entity(entity), TicketID: ticket,
 				Full: full, Trigger: store.TriggerManual}, quiet)
 		},
@@ -42,6 +48,9 @@ func (m *Main) syncCommand() *cobra.Command {
 	fl.BoolVarP(&quiet, "quiet", "q", false, "No progress bar; log lines only.")
 	return cmd
 }
+
+// syncEntities are the values --entity takes.
+var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
 
 func (m *Main) sync(ctx context.Context, file string, o syncer.SyncOptions, quiet bool) error {
 	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(quiet)})
