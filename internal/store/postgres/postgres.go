@@ -6,14 +6,19 @@
 // session advisory lock (held only while migrating) so that replicas
 // starting together migrate once.
 //
-// Bulk upserts COPY a page into a temporary staging table and merge it
-// with one INSERT ... SELECT ... ON CONFLICT DO UPDATE whose WHERE keeps a
-// stored row that is newer, or equally new and identical; RETURNING
-// (xmax = 0) counts inserts apart from updates. Staging, merge and
-// watermark run in one transaction on one pooled connection (temporary
-// tables belong to a session). Rows are merged in external-ID order, so
-// concurrent writers of overlapping pages lock rows in the same order and
-// cannot deadlock.
+// A bulk upsert (WriteBatch) writes a page with one statement in one
+// transaction, with the watermark: a binary COPY straight into the table
+// when every row to write is new (a backfill), otherwise a COPY into a
+// temporary staging table merged with one INSERT ... SELECT ... ON
+// CONFLICT DO UPDATE whose WHERE keeps a stored row that is newer, or
+// equally new and identical; RETURNING (xmax = 0) counts inserts apart
+// from updates. A lookup by primary key first sorts the rows into new,
+// changed and unchanged, unless the previous page says it would not pay.
+// Rows are written in external-ID order, so concurrent writers of
+// overlapping pages take locks in the same order and cannot deadlock;
+// a COPY that meets a row a concurrent writer inserted fails, and the
+// page is written again after a lookup. Temporary tables belong to a
+// session: a pooler must run in session mode.
 //
 // Outbox items are claimed with SELECT ... FOR UPDATE SKIP LOCKED in one
 // short statement that marks them in flight until a claim deadline.
@@ -36,6 +41,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,9 +68,13 @@ func init() {
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
-	// noCopy makes WriteBatch insert new rows with INSERT ... ON
-	// CONFLICT DO NOTHING rather than COPY (tests and benchmarks).
-	noCopy bool
+	// modes holds, per scope and entity, how WriteBatch writes the next
+	// batch, as the last batch suggests (see WriteBatch).
+	modes sync.Map
+	// beforeWrite, when set (tests), runs in WriteBatch's transaction
+	// just before it writes rows, with how: direct is a COPY into the
+	// table rather than a merge.
+	beforeWrite func(mode writeMode, direct bool)
 }
 
 var _ store.Store = (*Store)(nil)
