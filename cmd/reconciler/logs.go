@@ -52,14 +52,19 @@ func (f *logFilters) sinceTime() (time.Time, error) {
 	return time.Now().Add(-d.Std()), nil
 }
 
-// scopeOf loads the file only for its account and provider: the log
-// commands read the store and need no PSA credentials.
-func (m *Main) scopeOf(file string) (store.Scope, error) {
+// storeFor loads the file only for its account and provider, and opens
+// the store: the audit commands read the store and need no PSA
+// credentials.
+func (m *Main) storeFor(ctx context.Context, file string) (store.Store, store.Scope, error) {
 	cfg, err := m.loadConfig(file)
 	if err != nil {
-		return store.Scope{}, err
+		return nil, store.Scope{}, err
 	}
-	return store.Scope{Account: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}, nil
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return nil, store.Scope{}, err
+	}
+	return st, store.Scope{Account: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}, nil
 }
 
 func (m *Main) logsSyncCommand() *cobra.Command {
@@ -91,11 +96,7 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 }
 
 func (m *Main) logsSync(ctx context.Context, f logFilters, filter store.SyncRunFilter) error {
-	scope, err := m.scopeOf(f.file)
-	if err != nil {
-		return err
-	}
-	st, err := m.openStore(ctx)
+	st, scope, err := m.storeFor(ctx, f.file)
 	if err != nil {
 		return err
 	}
@@ -137,11 +138,7 @@ func (m *Main) logsCallbacksCommand() *cobra.Command {
 }
 
 func (m *Main) logsCallbacks(ctx context.Context, f logFilters, filter store.CallbackFilter) error {
-	scope, err := m.scopeOf(f.file)
-	if err != nil {
-		return err
-	}
-	st, err := m.openStore(ctx)
+	st, scope, err := m.storeFor(ctx, f.file)
 	if err != nil {
 		return err
 	}

@@ -60,11 +60,7 @@ func (m *Main) picklistsRefreshCommand() *cobra.Command {
 }
 
 func (m *Main) picklists(ctx context.Context, file, output string) error {
-	scope, err := m.scopeOf(file)
-	if err != nil {
-		return err
-	}
-	st, err := m.openStore(ctx)
+	st, scope, err := m.storeFor(ctx, file)
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,7 @@ type userRow struct {
 }
 
 func (m *Main) users(ctx context.Context, file, output string) error {
-	scope, err := m.scopeOf(file)
-	if err != nil {
-		return err
-	}
-	st, err := m.openStore(ctx)
+	st, scope, err := m.storeFor(ctx, file)
 	if err != nil {
 		return err
 	}
