@@ -97,12 +97,12 @@ func (m *Main) say(format string, args ...any) { fmt.Fprintf(m.Stdout, format+"\
 // demoSteps runs validate, plan and apply, then the daemon with live
 // activity.
 func (m *Main) demoSteps(ctx context.Context, file string, ln net.Listener, sb *startedSandbox, every time.Duration) error {
-	m.say("== 1/4 validate")
+	m.say("== 1/3 validate")
 	if err := m.validate(ctx, []string{file}, config.LoadOptions{LookupEnv: m.lookupEnv()}, outputText); err != nil {
 		ln.Close()
 		return err
 	}
-	m.say("\n== 2/4 plan")
+	m.say("\n== 2/3 plan")
 	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(false), rate: -1})
 	if err != nil {
 		ln.Close()
@@ -119,19 +119,13 @@ func (m *Main) demoSteps(ctx context.Context, file string, ln net.Listener, sb *
 		ln.Close()
 		return err
 	}
-	m.say("\n== 3/4 apply (registers the webhooks, binds users, backfills the ingest window)")
-	res := a.Reconciler.Apply(ctx, p)
 	scope := a.Scope
 	closeStore()
-	if err := reconcile.WriteResult(m.Stdout, res); err != nil {
-		ln.Close()
-		return err
-	}
-	if err := res.Err(); err != nil {
-		ln.Close()
-		return fmt.Errorf("apply: %w", err)
-	}
-	m.say("\n== 4/4 run: the daemon reconciles, polls and receives the PSA's callbacks at %s", "http://"+ln.Addr().String())
+	// The daemon applies the plan on its first reconcile: the PSA may
+	// check the callback URL when a webhook is registered (Zoho Desk
+	// does), so the URL must already answer.
+	m.say("\n== 3/3 run: the daemon applies this plan on its first reconcile (registers the webhooks, binds users,")
+	m.say("   backfills the ingest window), then reconciles, polls and receives the PSA's callbacks at http://%s", ln.Addr())
 	m.demoHints(file, ln)
 	return m.demoRun(ctx, file, ln, scope, sb, every)
 }
