@@ -3,13 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
+	"github.com/horizon/reconciler/internal/store/internal/query"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 const insertCallbackSQL = `INSERT INTO callback_log (account, provider, received_at, source_provider, event,
@@ -59,13 +60,12 @@ VALUES (?, ?, ?, ?)`, scope(sc, x, id)...)
 }
 
 func insertCallbackRow(ctx context.Context, tx *sql.Tx, sc store.Scope, r store.CallbackRecord, key *string) (int64, error) {
-	xids, err := json.Marshal(r.ExternalIDs)
+	args, err := times.CallbackArgs(sc, r, key)
 	if err != nil {
 		return 0, err
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, insertCallbackSQL, scope(sc, ts(r.ReceivedAt), r.Provider, r.Event,
-		r.DeliveryID, key, string(xids), r.Verified, r.Result, r.Reason, r.Payload, tsOpt(r.ProcessedAt))...).Scan(&id)
+	err = tx.QueryRowContext(ctx, insertCallbackSQL, args...).Scan(&id)
 	return id, err
 }
 
@@ -74,9 +74,7 @@ const callbackColumns = `id, received_at, source_provider, event, delivery_id, e
 
 // PendingCallbacks returns accepted, unprocessed callbacks, oldest first.
 func (s *Store) PendingCallbacks(ctx context.Context, sc store.Scope, limit int) ([]store.CallbackRecord, error) {
-	w := scoped(sc)
-	w.add("result = ?", store.CallbackAccepted)
-	recs, err := s.callbacks(ctx, w, "received_at, id", limit)
+	recs, err := s.callbacks(ctx, query.PendingCallbacks(dialect, sc), "received_at, id", limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending callbacks: %w", err)
 	}
@@ -87,50 +85,21 @@ func (s *Store) PendingCallbacks(ctx context.Context, sc store.Scope, limit int)
 // exactly one of a record's external IDs; Since is inclusive, Until
 // exclusive.
 func (s *Store) Callbacks(ctx context.Context, sc store.Scope, f store.CallbackFilter) ([]store.CallbackRecord, error) {
-	w := scoped(sc)
-	if f.ExternalID != "" {
-		w.add(`id IN (SELECT callback_id FROM callback_external_ids
-  WHERE account = ? AND provider = ? AND external_id = ?)`, sc.Account, sc.Provider, f.ExternalID)
-	}
-	if !f.Since.IsZero() {
-		w.add("received_at >= ?", ts(f.Since))
-	}
-	if !f.Until.IsZero() {
-		w.add("received_at < ?", ts(f.Until))
-	}
-	if f.FailedOnly {
-		w.add("result IN (?, ?)", store.CallbackRejected, store.CallbackFailed)
-	}
-	recs, err := s.callbacks(ctx, w, "received_at DESC, id DESC", f.Limit)
+	recs, err := s.callbacks(ctx, query.Callbacks(dialect, sc, f), "received_at DESC, id DESC", f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: callbacks: %w", err)
 	}
 	return recs, nil
 }
 
-func (s *Store) callbacks(ctx context.Context, w *where, order string, limit int) ([]store.CallbackRecord, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+callbackColumns+" FROM callback_log WHERE "+w.String()+
-		" ORDER BY "+order+" LIMIT ?", append(w.args, norm.Limit(limit))...)
+func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, limit int) ([]store.CallbackRecord, error) {
+	q, args := w.Select(callbackColumns, "callback_log", order, norm.Limit(limit))
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.CallbackRecord
-	for rows.Next() {
-		var r store.CallbackRecord
-		var received, processed tsScan
-		var xids []byte
-		if err := rows.Scan(&r.ID, &received, &r.Provider, &r.Event, &r.DeliveryID, &xids, &r.Verified,
-			&r.Result, &r.Reason, &r.Payload, &processed); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(xids, &r.ExternalIDs); err != nil {
-			return nil, fmt.Errorf("callback %d external IDs: %w", r.ID, err)
-		}
-		r.ReceivedAt, r.ProcessedAt = received.t, processed.t
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return record.Collect(rows, times.Callback)
 }
 
 // MarkCallbacks sets the result, reason and processing time of callbacks;
@@ -168,15 +137,7 @@ WHERE account = ? AND provider = ? AND received_at >= ? GROUP BY result`, scope(
 		return st, fmt.Errorf("sqlite: callback stats: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var result string
-		var n int
-		if err := rows.Scan(&result, &n); err != nil {
-			return st, fmt.Errorf("sqlite: callback stats: %w", err)
-		}
-		st.ByResult[result] = n
-	}
-	if err := rows.Err(); err != nil {
+	if err := record.CountByResult(rows, st.ByResult); err != nil {
 		return st, fmt.Errorf("sqlite: callback stats: %w", err)
 	}
 	var last tsScan

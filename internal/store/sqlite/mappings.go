@@ -3,13 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // ReplacePicklists replaces the picklist database in one transaction.
@@ -19,12 +19,12 @@ func (s *Store) ReplacePicklists(ctx context.Context, sc store.Scope, p []helpde
 			return err
 		}
 		for i, pl := range p {
-			items, err := json.Marshal(pl.Values)
+			args, err := record.PicklistArgs(sc, i, pl)
 			if err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO picklists (account, provider, position, kind, scope, scope_id, items)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, scope(sc, i, string(pl.Kind), pl.Scope, pl.ScopeID, string(items))...)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return err
 			}
@@ -62,40 +62,19 @@ WHERE account = ? AND provider = ? ORDER BY position`, scope(sc)...)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []helpdesk.Picklist
-	for rows.Next() {
-		var p helpdesk.Picklist
-		var items []byte
-		if err := rows.Scan(&p.Kind, &p.Scope, &p.ScopeID, &items); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(items, &p.Values); err != nil {
-			return nil, fmt.Errorf("picklist %s values: %w", p.Kind, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return record.Collect(rows, record.Picklist)
 }
 
 // UserMappings returns every mapping in helpdesk-user-ID order.
 func (s *Store) UserMappings(ctx context.Context, sc store.Scope) ([]store.UserMapping, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT helpdesk_user_id, horizon_user, updated_at FROM user_mappings
-WHERE account = ? AND provider = ? ORDER BY helpdesk_user_id`, scope(sc)...)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+record.UserMappingColumns+
+		" FROM user_mappings WHERE account = ? AND provider = ? ORDER BY helpdesk_user_id", scope(sc)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: user mappings: %w", err)
 	}
 	defer rows.Close()
-	var out []store.UserMapping
-	for rows.Next() {
-		var m store.UserMapping
-		var at tsScan
-		if err := rows.Scan(&m.HelpdeskUserID, &m.HorizonUser, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: user mappings: %w", err)
-		}
-		m.UpdatedAt = at.t
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := record.Collect(rows, times.UserMapping)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: user mappings: %w", err)
 	}
 	return out, nil
@@ -110,7 +89,7 @@ func (s *Store) SetUserMapping(ctx context.Context, sc store.Scope, m store.User
 	_, err := s.w.ExecContext(ctx, `INSERT INTO user_mappings (account, provider, helpdesk_user_id, horizon_user, updated_at)
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, helpdesk_user_id) DO UPDATE SET horizon_user = excluded.horizon_user,
-  updated_at = excluded.updated_at`, scope(sc, m.HelpdeskUserID, m.HorizonUser, ts(m.UpdatedAt))...)
+  updated_at = excluded.updated_at`, times.UserMappingArgs(sc, m)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: set user mapping %s: %w", m.HelpdeskUserID, err)
 	}

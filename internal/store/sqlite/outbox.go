@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // Enqueue adds a write to the outbox. While an item with the same key is
@@ -25,7 +25,7 @@ func (s *Store) Enqueue(ctx context.Context, sc store.Scope, it store.OutboxItem
 		err := tx.QueryRowContext(ctx, `INSERT INTO outbox (account, provider, key, kind, payload, next_attempt,
   state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, key) WHERE state IN ('pending', 'inflight') DO NOTHING RETURNING id`,
-			scope(sc, it.Key, it.Kind, jsonText(it.Payload), ts(it.NextAttempt), it.State, ts(it.CreatedAt))...).Scan(&id)
+			times.OutboxArgs(sc, it)...).Scan(&id)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -36,13 +36,6 @@ ON CONFLICT (account, provider, key) WHERE state IN ('pending', 'inflight') DO N
 		return 0, fmt.Errorf("sqlite: enqueue %s: %w", it.Key, err)
 	}
 	return id, nil
-}
-
-func jsonText(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
 }
 
 const outboxColumns = `id, key, kind, payload, attempts, next_attempt, state, last_error, created_at, claimed_until`
@@ -60,37 +53,13 @@ RETURNING `+outboxColumns, ts(now.Add(lease)), sc.Account, sc.Provider, ts(now),
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim outbox: %w", err)
 	}
-	items, err := scanOutbox(rows)
+	defer rows.Close()
+	items, err := record.Collect(rows, times.OutboxItem)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim outbox: %w", err)
 	}
-	slices.SortFunc(items, func(a, b store.OutboxItem) int {
-		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
-			return c
-		}
-		return int(a.ID - b.ID)
-	})
+	record.SortClaimed(items)
 	return items, nil
-}
-
-func scanOutbox(rows *sql.Rows) ([]store.OutboxItem, error) {
-	defer rows.Close()
-	var out []store.OutboxItem
-	for rows.Next() {
-		var it store.OutboxItem
-		var next, created, claimed tsScan
-		var payload []byte
-		if err := rows.Scan(&it.ID, &it.Key, &it.Kind, &payload, &it.Attempts, &next, &it.State,
-			&it.LastError, &created, &claimed); err != nil {
-			return nil, err
-		}
-		if len(payload) > 0 {
-			it.Payload = payload
-		}
-		it.NextAttempt, it.CreatedAt, it.ClaimedUntil = next.t, created.t, claimed.t
-		out = append(out, it)
-	}
-	return out, rows.Err()
 }
 
 // CompleteOutbox marks a pending or in-flight item done; an item already

@@ -10,6 +10,7 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/entity"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // upsertSQL is the per-row upsert of each synced-record table. An update
@@ -104,8 +105,7 @@ ON CONFLICT (account, provider, entity) DO UPDATE SET updated_through = excluded
   backfilled_from = excluded.backfilled_from, cursor = excluded.cursor`
 
 func setWatermark(ctx context.Context, tx *sql.Tx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
-	_, err := tx.ExecContext(ctx, setWatermarkSQL, scope(sc, string(e),
-		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)...)
+	_, err := tx.ExecContext(ctx, setWatermarkSQL, times.WatermarkArgs(sc, e, w)...)
 	if err != nil {
 		return fmt.Errorf("set watermark: %w", err)
 	}
@@ -114,17 +114,14 @@ func setWatermark(ctx context.Context, tx *sql.Tx, sc store.Scope, e helpdesk.En
 
 // Watermark returns the entity's watermark, zero when none is stored.
 func (s *Store) Watermark(ctx context.Context, sc store.Scope, e helpdesk.Entity) (store.Watermark, error) {
-	var w store.Watermark
-	var through, from tsScan
-	err := s.r.QueryRowContext(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
-WHERE account = ? AND provider = ? AND entity = ?`, scope(sc, string(e))...).Scan(&through, &from, &w.Cursor)
+	w, err := times.Watermark(s.r.QueryRowContext(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
+WHERE account = ? AND provider = ? AND entity = ?`, scope(sc, string(e))...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Watermark{}, nil
 	}
 	if err != nil {
 		return w, fmt.Errorf("sqlite: watermark of %s: %w", e, err)
 	}
-	w.UpdatedThrough, w.BackfilledFrom = through.t, from.t
 	return w, nil
 }
 
@@ -136,8 +133,6 @@ func (s *Store) SetWatermark(ctx context.Context, sc store.Scope, e helpdesk.Ent
 	}
 	return nil
 }
-
-func newTime() entity.TimeScanner { return new(tsScan) }
 
 func selectSQL(sp *entity.Spec, where string) string {
 	return fmt.Sprintf("SELECT %s FROM %s WHERE account = ? AND provider = ? %s",
@@ -171,36 +166,17 @@ func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (i
 	return n, nil
 }
 
-// ticketPage is how many tickets the Tickets iterator reads per query.
-const ticketPage = 500
-
 // Tickets iterates stored tickets in external-ID (byte) order, one page
-// of ticketPage rows at a time (keyset pagination).
+// of record.TicketPage rows at a time (keyset pagination).
 func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
-	return func(yield func(helpdesk.Ticket, error) bool) {
-		after := ""
-		for {
-			page, err := s.ticketPage(ctx, sc, after)
-			if err != nil {
-				yield(helpdesk.Ticket{}, fmt.Errorf("sqlite: tickets: %w", err))
-				return
-			}
-			for _, t := range page {
-				if !yield(t, nil) {
-					return
-				}
-			}
-			if len(page) < ticketPage {
-				return
-			}
-			after = page[len(page)-1].ExternalID
+	return record.Tickets(func(after string) ([]helpdesk.Ticket, error) {
+		q := selectSQL(entity.Tickets, "AND external_id > ? ORDER BY external_id LIMIT ?")
+		t, err := queryRecords(ctx, s.r, q, entity.Tickets, entity.Ticket, scope(sc, after, record.TicketPage)...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: tickets: %w", err)
 		}
-	}
-}
-
-func (s *Store) ticketPage(ctx context.Context, sc store.Scope, after string) ([]helpdesk.Ticket, error) {
-	q := selectSQL(entity.Tickets, "AND external_id > ? ORDER BY external_id LIMIT ?")
-	return queryRecords(ctx, s.r, q, entity.Tickets, entity.Ticket, scope(sc, after, ticketPage)...)
+		return t, nil
+	})
 }
 
 // Members returns every stored helpdesk user in external-ID order.
@@ -232,13 +208,5 @@ func queryRecords[T any](ctx context.Context, db *sql.DB, q string, sp *entity.S
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := sp.Scan(rows, newTime)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, build(v))
-	}
-	return out, rows.Err()
+	return record.Collect(rows, record.Records(times, sp, build))
 }

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
+	"github.com/horizon/reconciler/internal/store/internal/query"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // timeLayout is fixed width, so text order is time order.
@@ -48,6 +51,18 @@ func (s *tsScan) Scan(v any) error {
 	s.t = t
 	return nil
 }
+
+// times binds and scans times for the shared row mappings.
+var times = record.Times{
+	Bind:    func(t time.Time) any { return ts(t) },
+	BindOpt: tsOpt,
+	New:     newTime,
+}
+
+func newTime() entity.TimeScanner { return new(tsScan) }
+
+// dialect is SQLite's for the shared list queries.
+var dialect = query.Dialect{Placeholder: query.Question, Time: times.Bind}
 
 // bindValue maps an entity row value to what the driver stores: times as
 // text, JSON as text.
