@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
+	"github.com/horizon/reconciler/internal/store/internal/query"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 const insertCallbackSQL = `INSERT INTO callback_log (account, provider, received_at, source_provider, event,
@@ -115,12 +116,11 @@ SELECT $1, $2, x, c FROM unnest($3::text[], $4::bigint[]) AS t(x, c)`, sc.Accoun
 }
 
 func queueCallback(b *pgx.Batch, sc store.Scope, r store.CallbackRecord, key *string) error {
-	xids, err := json.Marshal(r.ExternalIDs)
+	args, err := times.CallbackArgs(sc, r, key)
 	if err != nil {
 		return err
 	}
-	b.Queue(insertCallbackSQL, sc.Account, sc.Provider, ts(r.ReceivedAt), r.Provider, r.Event,
-		r.DeliveryID, key, string(xids), r.Verified, r.Result, r.Reason, r.Payload, tsOpt(r.ProcessedAt))
+	b.Queue(insertCallbackSQL, args...)
 	return nil
 }
 
@@ -129,9 +129,7 @@ const callbackColumns = `id, received_at, source_provider, event, delivery_id, e
 
 // PendingCallbacks returns accepted, unprocessed callbacks, oldest first.
 func (s *Store) PendingCallbacks(ctx context.Context, sc store.Scope, limit int) ([]store.CallbackRecord, error) {
-	w := scoped(sc)
-	w.add("result = ?", store.CallbackAccepted)
-	recs, err := s.callbacks(ctx, w, "received_at, id", limit)
+	recs, err := s.callbacks(ctx, query.PendingCallbacks(dialect, sc), "received_at, id", limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: pending callbacks: %w", err)
 	}
@@ -142,50 +140,21 @@ func (s *Store) PendingCallbacks(ctx context.Context, sc store.Scope, limit int)
 // exactly one of a record's external IDs; Since is inclusive, Until
 // exclusive.
 func (s *Store) Callbacks(ctx context.Context, sc store.Scope, f store.CallbackFilter) ([]store.CallbackRecord, error) {
-	w := scoped(sc)
-	if f.ExternalID != "" {
-		w.add(`id IN (SELECT callback_id FROM callback_external_ids
-  WHERE account = ? AND provider = ? AND external_id = ?)`, sc.Account, sc.Provider, f.ExternalID)
-	}
-	if !f.Since.IsZero() {
-		w.add("received_at >= ?", ts(f.Since))
-	}
-	if !f.Until.IsZero() {
-		w.add("received_at < ?", ts(f.Until))
-	}
-	if f.FailedOnly {
-		w.add("result IN (?, ?)", store.CallbackRejected, store.CallbackFailed)
-	}
-	recs, err := s.callbacks(ctx, w, "received_at DESC, id DESC", f.Limit)
+	recs, err := s.callbacks(ctx, query.Callbacks(dialect, sc, f), "received_at DESC, id DESC", f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: callbacks: %w", err)
 	}
 	return recs, nil
 }
 
-func (s *Store) callbacks(ctx context.Context, w *where, order string, limit int) ([]store.CallbackRecord, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+callbackColumns+" FROM callback_log WHERE "+w.String()+
-		" ORDER BY "+order+" LIMIT "+w.next(norm.Limit(limit)), w.args...)
+func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, limit int) ([]store.CallbackRecord, error) {
+	q, args := w.Select(callbackColumns, "callback_log", order, norm.Limit(limit))
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.CallbackRecord
-	for rows.Next() {
-		var r store.CallbackRecord
-		var received, processed tsScan
-		var xids string
-		if err := rows.Scan(&r.ID, &received, &r.Provider, &r.Event, &r.DeliveryID, &xids, &r.Verified,
-			&r.Result, &r.Reason, &r.Payload, &processed); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(xids), &r.ExternalIDs); err != nil {
-			return nil, fmt.Errorf("callback %d external IDs: %w", r.ID, err)
-		}
-		r.ReceivedAt, r.ProcessedAt = received.t, processed.t
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return record.Collect(rows, times.Callback)
 }
 
 // MarkCallbacks sets the result, reason and processing time of callbacks;
@@ -230,15 +199,7 @@ WHERE account = $1 AND provider = $2 AND received_at >= $3 GROUP BY result`, sc.
 		return st, fmt.Errorf("postgres: callback stats: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var result string
-		var n int
-		if err := rows.Scan(&result, &n); err != nil {
-			return st, fmt.Errorf("postgres: callback stats: %w", err)
-		}
-		st.ByResult[result] = n
-	}
-	if err := rows.Err(); err != nil {
+	if err := record.CountByResult(rows, st.ByResult); err != nil {
 		return st, fmt.Errorf("postgres: callback stats: %w", err)
 	}
 	var last tsScan

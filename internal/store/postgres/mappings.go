@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // ReplacePicklists replaces the picklist database in one transaction.
@@ -20,12 +20,12 @@ func (s *Store) ReplacePicklists(ctx context.Context, sc store.Scope, p []helpde
 			return err
 		}
 		for i, pl := range p {
-			items, err := json.Marshal(pl.Values)
+			args, err := record.PicklistArgs(sc, i, pl)
 			if err != nil {
 				return err
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO picklists (account, provider, position, kind, scope, scope_id, items)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, sc.Account, sc.Provider, i, string(pl.Kind), pl.Scope, pl.ScopeID, string(items))
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, args...)
 			if err != nil {
 				return err
 			}
@@ -63,40 +63,19 @@ WHERE account = $1 AND provider = $2 ORDER BY position`, sc.Account, sc.Provider
 		return nil, err
 	}
 	defer rows.Close()
-	var out []helpdesk.Picklist
-	for rows.Next() {
-		var p helpdesk.Picklist
-		var items string
-		if err := rows.Scan(&p.Kind, &p.Scope, &p.ScopeID, &items); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(items), &p.Values); err != nil {
-			return nil, fmt.Errorf("picklist %s values: %w", p.Kind, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return record.Collect(rows, record.Picklist)
 }
 
 // UserMappings returns every mapping in helpdesk-user-ID order.
 func (s *Store) UserMappings(ctx context.Context, sc store.Scope) ([]store.UserMapping, error) {
-	rows, err := s.pool.Query(ctx, `SELECT helpdesk_user_id, horizon_user, updated_at FROM user_mappings
-WHERE account = $1 AND provider = $2 ORDER BY helpdesk_user_id`, sc.Account, sc.Provider)
+	rows, err := s.pool.Query(ctx, "SELECT "+record.UserMappingColumns+
+		" FROM user_mappings WHERE account = $1 AND provider = $2 ORDER BY helpdesk_user_id", sc.Account, sc.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: user mappings: %w", err)
 	}
 	defer rows.Close()
-	var out []store.UserMapping
-	for rows.Next() {
-		var m store.UserMapping
-		var at tsScan
-		if err := rows.Scan(&m.HelpdeskUserID, &m.HorizonUser, &at); err != nil {
-			return nil, fmt.Errorf("postgres: user mappings: %w", err)
-		}
-		m.UpdatedAt = at.t
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := record.Collect(rows, times.UserMapping)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: user mappings: %w", err)
 	}
 	return out, nil
@@ -111,7 +90,7 @@ func (s *Store) SetUserMapping(ctx context.Context, sc store.Scope, m store.User
 	_, err := s.pool.Exec(ctx, `INSERT INTO user_mappings (account, provider, helpdesk_user_id, horizon_user, updated_at)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (account, provider, helpdesk_user_id) DO UPDATE SET horizon_user = EXCLUDED.horizon_user,
-  updated_at = EXCLUDED.updated_at`, sc.Account, sc.Provider, m.HelpdeskUserID, m.HorizonUser, ts(m.UpdatedAt))
+  updated_at = EXCLUDED.updated_at`, times.UserMappingArgs(sc, m)...)
 	if err != nil {
 		return fmt.Errorf("postgres: set user mapping %s: %w", m.HelpdeskUserID, err)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // Enqueue adds a write to the outbox. While an item with the same key is
@@ -40,7 +40,7 @@ func (s *Store) enqueueOnce(ctx context.Context, sc store.Scope, it store.Outbox
 	err := s.pool.QueryRow(ctx, `INSERT INTO outbox (account, provider, key, kind, payload, next_attempt, state, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (account, provider, key) WHERE state IN ('pending', 'inflight') DO NOTHING RETURNING id`,
-		sc.Account, sc.Provider, it.Key, it.Kind, jsonArg(it.Payload), ts(it.NextAttempt), it.State, ts(it.CreatedAt)).Scan(&id)
+		times.OutboxArgs(sc, it)...).Scan(&id)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return id, err
 	}
@@ -73,37 +73,13 @@ func (s *Store) ClaimOutbox(ctx context.Context, sc store.Scope, n int, lease ti
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim outbox: %w", err)
 	}
-	items, err := scanOutbox(rows)
+	defer rows.Close()
+	items, err := record.Collect(rows, times.OutboxItem)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim outbox: %w", err)
 	}
-	slices.SortFunc(items, func(a, b store.OutboxItem) int {
-		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
-			return c
-		}
-		return int(a.ID - b.ID)
-	})
+	record.SortClaimed(items)
 	return items, nil
-}
-
-func scanOutbox(rows pgx.Rows) ([]store.OutboxItem, error) {
-	defer rows.Close()
-	var out []store.OutboxItem
-	for rows.Next() {
-		var it store.OutboxItem
-		var next, created, claimed tsScan
-		var payload *string
-		if err := rows.Scan(&it.ID, &it.Key, &it.Kind, &payload, &it.Attempts, &next, &it.State,
-			&it.LastError, &created, &claimed); err != nil {
-			return nil, err
-		}
-		if payload != nil && *payload != "" {
-			it.Payload = []byte(*payload)
-		}
-		it.NextAttempt, it.CreatedAt, it.ClaimedUntil = next.t, created.t, claimed.t
-		out = append(out, it)
-	}
-	return out, rows.Err()
 }
 
 // CompleteOutbox marks a pending or in-flight item done; an item already

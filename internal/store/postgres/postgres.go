@@ -52,7 +52,10 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/internal/entity"
 	"github.com/horizon/reconciler/internal/store/internal/migrate"
+	"github.com/horizon/reconciler/internal/store/internal/query"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 //go:embed migrations/*.sql
@@ -151,10 +154,14 @@ func tsOpt(t time.Time) any {
 	return ts(t)
 }
 
-// jsonArg passes JSON text, or NULL when empty.
-func jsonArg(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
+// times binds and scans times for the shared row mappings.
+var times = record.Times{
+	Bind:    func(t time.Time) any { return ts(t) },
+	BindOpt: tsOpt,
+	New:     newTime,
 }
+
+func newTime() entity.TimeScanner { return new(tsScan) }
+
+// dialect is PostgreSQL's for the shared list queries.
+var dialect = query.Dialect{Placeholder: query.Dollar, Time: times.Bind}

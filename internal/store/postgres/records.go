@@ -12,6 +12,7 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/entity"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 const setWatermarkSQL = `INSERT INTO watermarks (account, provider, entity, updated_through, backfilled_from, cursor)
@@ -20,8 +21,7 @@ ON CONFLICT (account, provider, entity) DO UPDATE SET updated_through = EXCLUDED
   backfilled_from = EXCLUDED.backfilled_from, cursor = EXCLUDED.cursor`
 
 func setWatermark(ctx context.Context, tx pgx.Tx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
-	_, err := tx.Exec(ctx, setWatermarkSQL, sc.Account, sc.Provider, string(e),
-		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)
+	_, err := tx.Exec(ctx, setWatermarkSQL, times.WatermarkArgs(sc, e, w)...)
 	if err != nil {
 		return fmt.Errorf("set watermark: %w", err)
 	}
@@ -30,31 +30,25 @@ func setWatermark(ctx context.Context, tx pgx.Tx, sc store.Scope, e helpdesk.Ent
 
 // Watermark returns the entity's watermark, zero when none is stored.
 func (s *Store) Watermark(ctx context.Context, sc store.Scope, e helpdesk.Entity) (store.Watermark, error) {
-	var w store.Watermark
-	var through, from tsScan
-	err := s.pool.QueryRow(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
-WHERE account = $1 AND provider = $2 AND entity = $3`, sc.Account, sc.Provider, string(e)).Scan(&through, &from, &w.Cursor)
+	w, err := times.Watermark(s.pool.QueryRow(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
+WHERE account = $1 AND provider = $2 AND entity = $3`, sc.Account, sc.Provider, string(e)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Watermark{}, nil
 	}
 	if err != nil {
 		return w, fmt.Errorf("postgres: watermark of %s: %w", e, err)
 	}
-	w.UpdatedThrough, w.BackfilledFrom = through.t, from.t
 	return w, nil
 }
 
 // SetWatermark stores the entity's watermark.
 func (s *Store) SetWatermark(ctx context.Context, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
-	_, err := s.pool.Exec(ctx, setWatermarkSQL, sc.Account, sc.Provider, string(e),
-		ts(w.UpdatedThrough), ts(w.BackfilledFrom), w.Cursor)
+	_, err := s.pool.Exec(ctx, setWatermarkSQL, times.WatermarkArgs(sc, e, w)...)
 	if err != nil {
 		return fmt.Errorf("postgres: set watermark of %s: %w", e, err)
 	}
 	return nil
 }
-
-func newTime() entity.TimeScanner { return new(tsScan) }
 
 func selectSQL(sp *entity.Spec, where string) string {
 	return fmt.Sprintf("SELECT %s FROM %s WHERE account = $1 AND provider = $2 %s",
@@ -88,36 +82,17 @@ func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (i
 	return n, nil
 }
 
-// ticketPage is how many tickets the Tickets iterator reads per query.
-const ticketPage = 500
-
 // Tickets iterates stored tickets in external-ID (byte) order, one page
-// of ticketPage rows at a time (keyset pagination).
+// of record.TicketPage rows at a time (keyset pagination).
 func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
-	return func(yield func(helpdesk.Ticket, error) bool) {
-		after := ""
-		for {
-			page, err := s.ticketPage(ctx, sc, after)
-			if err != nil {
-				yield(helpdesk.Ticket{}, fmt.Errorf("postgres: tickets: %w", err))
-				return
-			}
-			for _, t := range page {
-				if !yield(t, nil) {
-					return
-				}
-			}
-			if len(page) < ticketPage {
-				return
-			}
-			after = page[len(page)-1].ExternalID
+	return record.Tickets(func(after string) ([]helpdesk.Ticket, error) {
+		q := selectSQL(entity.Tickets, "AND external_id > $3 ORDER BY external_id LIMIT $4")
+		t, err := queryRecords(ctx, s.pool, q, entity.Tickets, entity.Ticket, sc.Account, sc.Provider, after, record.TicketPage)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: tickets: %w", err)
 		}
-	}
-}
-
-func (s *Store) ticketPage(ctx context.Context, sc store.Scope, after string) ([]helpdesk.Ticket, error) {
-	q := selectSQL(entity.Tickets, "AND external_id > $3 ORDER BY external_id LIMIT $4")
-	return queryRecords(ctx, s.pool, q, entity.Tickets, entity.Ticket, sc.Account, sc.Provider, after, ticketPage)
+		return t, nil
+	})
 }
 
 // Members returns every stored helpdesk user in external-ID order.
@@ -149,13 +124,5 @@ func queryRecords[T any](ctx context.Context, pool *pgxpool.Pool, q string, sp *
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := sp.Scan(rows, newTime)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, build(v))
-	}
-	return out, rows.Err()
+	return record.Collect(rows, record.Records(times, sp, build))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // RecordWidgetCheck stores a widget check. A check older than the stored
@@ -22,7 +23,7 @@ ON CONFLICT (account, provider, name) DO UPDATE SET url = EXCLUDED.url, up = EXC
   last_error = CASE WHEN EXCLUDED.last_error_at IS NULL THEN w.last_error ELSE EXCLUDED.last_error END,
   last_error_at = coalesce(EXCLUDED.last_error_at, w.last_error_at)
 WHERE EXCLUDED.checked_at >= w.checked_at`,
-		sc.Account, sc.Provider, c.Name, c.URL, c.Up, ts(c.CheckedAt), tsOpt(ok), c.LastError, tsOpt(failed))
+		times.WidgetCheckArgs(sc, c, ok, failed)...)
 	if err != nil {
 		return fmt.Errorf("postgres: record widget check %s: %w", c.Name, err)
 	}
@@ -31,23 +32,14 @@ WHERE EXCLUDED.checked_at >= w.checked_at`,
 
 // WidgetChecks returns the latest check of every widget, by name.
 func (s *Store) WidgetChecks(ctx context.Context, sc store.Scope) ([]store.WidgetCheck, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, url, up, checked_at, last_success, last_error, last_error_at
-FROM widget_checks WHERE account = $1 AND provider = $2 ORDER BY name`, sc.Account, sc.Provider)
+	rows, err := s.pool.Query(ctx, "SELECT "+record.WidgetCheckColumns+
+		" FROM widget_checks WHERE account = $1 AND provider = $2 ORDER BY name", sc.Account, sc.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: widget checks: %w", err)
 	}
 	defer rows.Close()
-	var out []store.WidgetCheck
-	for rows.Next() {
-		var c store.WidgetCheck
-		var checked, ok, failed tsScan
-		if err := rows.Scan(&c.Name, &c.URL, &c.Up, &checked, &ok, &c.LastError, &failed); err != nil {
-			return nil, fmt.Errorf("postgres: widget checks: %w", err)
-		}
-		c.CheckedAt, c.LastSuccess, c.LastErrorAt = checked.t, ok.t, failed.t
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := record.Collect(rows, times.WidgetCheck)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: widget checks: %w", err)
 	}
 	return out, nil
