@@ -9,7 +9,6 @@ import (
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
 	"github.com/horizon/reconciler/internal/store/internal/query"
-	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // StartSyncRun records a run as started (now when StartedAt is zero) and
@@ -50,12 +49,7 @@ func oneRow(tag pgconn.CommandTag, what string) error {
 // SyncRuns lists runs newest first (by start, then ID).
 func (s *Store) SyncRuns(ctx context.Context, sc store.Scope, f store.SyncRunFilter) ([]store.SyncRun, error) {
 	q, args := query.SyncRuns(dialect, sc, f)
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: sync runs: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.SyncRun)
+	out, err := queryAll(ctx, s.pool, times.SyncRun, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: sync runs: %w", err)
 	}

@@ -57,24 +57,14 @@ func (s *Store) Picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Pickl
 }
 
 func (s *Store) picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Picklist, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, scope, scope_id, items::text FROM picklists
+	return queryAll(ctx, s.pool, record.Picklist, `SELECT kind, scope, scope_id, items::text FROM picklists
 WHERE account = $1 AND provider = $2 ORDER BY position`, sc.Account, sc.Provider)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return record.Collect(rows, record.Picklist)
 }
 
 // UserMappings returns every mapping in helpdesk-user-ID order.
 func (s *Store) UserMappings(ctx context.Context, sc store.Scope) ([]store.UserMapping, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+record.UserMappingColumns+
+	out, err := queryAll(ctx, s.pool, times.UserMapping, "SELECT "+record.UserMappingColumns+
 		" FROM user_mappings WHERE account = $1 AND provider = $2 ORDER BY helpdesk_user_id", sc.Account, sc.Provider)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: user mappings: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.UserMapping)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: user mappings: %w", err)
 	}

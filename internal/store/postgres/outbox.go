@@ -69,12 +69,7 @@ RETURNING ` + outboxColumns
 // attempt at or before now, or in flight with an expired claim): they
 // become in flight until now+lease and their attempt count grows by one.
 func (s *Store) ClaimOutbox(ctx context.Context, sc store.Scope, n int, lease time.Duration, now time.Time) ([]store.OutboxItem, error) {
-	rows, err := s.pool.Query(ctx, claimSQL, sc.Account, sc.Provider, ts(now), ts(now.Add(lease)), n)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: claim outbox: %w", err)
-	}
-	defer rows.Close()
-	items, err := record.Collect(rows, times.OutboxItem)
+	items, err := queryAll(ctx, s.pool, times.OutboxItem, claimSQL, sc.Account, sc.Provider, ts(now), ts(now.Add(lease)), n)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim outbox: %w", err)
 	}

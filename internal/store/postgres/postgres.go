@@ -128,6 +128,16 @@ func (s *Store) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, f)
 }
 
+// queryAll runs q on the pool and scans every row it returns with scan.
+func queryAll[T any](ctx context.Context, pool *pgxpool.Pool, scan func(record.Row) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return record.Collect(rows, scan)
+}
+
 // tsScan scans a timestamptz; NULL scans as the zero time.
 type tsScan struct{ t time.Time }
 

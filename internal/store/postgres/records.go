@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
@@ -87,7 +86,7 @@ func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (i
 func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
 	return record.Tickets(func(after string) ([]helpdesk.Ticket, error) {
 		q := selectSQL(entity.Tickets, "AND external_id > $3 ORDER BY external_id LIMIT $4")
-		t, err := queryRecords(ctx, s.pool, q, entity.Tickets, entity.Ticket, sc.Account, sc.Provider, after, record.TicketPage)
+		t, err := queryAll(ctx, s.pool, record.Records(times, entity.Tickets, entity.Ticket), q, sc.Account, sc.Provider, after, record.TicketPage)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: tickets: %w", err)
 		}
@@ -98,7 +97,7 @@ func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(hel
 // Members returns every stored helpdesk user in external-ID order.
 func (s *Store) Members(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
 	q := selectSQL(entity.Members, "ORDER BY external_id")
-	m, err := queryRecords(ctx, s.pool, q, entity.Members, entity.Member, sc.Account, sc.Provider)
+	m, err := queryAll(ctx, s.pool, record.Records(times, entity.Members, entity.Member), q, sc.Account, sc.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}
@@ -111,18 +110,9 @@ func (s *Store) UnmappedActiveMembers(ctx context.Context, sc store.Scope) ([]he
   WHERE m.account = helpdesk_users.account AND m.provider = helpdesk_users.provider
     AND m.helpdesk_user_id = helpdesk_users.external_id)
 ORDER BY external_id`)
-	m, err := queryRecords(ctx, s.pool, q, entity.Members, entity.Member, sc.Account, sc.Provider)
+	m, err := queryAll(ctx, s.pool, record.Records(times, entity.Members, entity.Member), q, sc.Account, sc.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: unmapped members: %w", err)
 	}
 	return m, nil
-}
-
-func queryRecords[T any](ctx context.Context, pool *pgxpool.Pool, q string, sp *entity.Spec, build func([]any) T, args ...any) ([]T, error) {
-	rows, err := pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return record.Collect(rows, record.Records(times, sp, build))
 }

@@ -32,13 +32,8 @@ WHERE EXCLUDED.checked_at >= w.checked_at`,
 
 // WidgetChecks returns the latest check of every widget, by name.
 func (s *Store) WidgetChecks(ctx context.Context, sc store.Scope) ([]store.WidgetCheck, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+record.WidgetCheckColumns+
+	out, err := queryAll(ctx, s.pool, times.WidgetCheck, "SELECT "+record.WidgetCheckColumns+
 		" FROM widget_checks WHERE account = $1 AND provider = $2 ORDER BY name", sc.Account, sc.Provider)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: widget checks: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.WidgetCheck)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: widget checks: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/norm"
 	"github.com/horizon/reconciler/internal/store/internal/query"
-	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 // StartSyncRun records a run as started (now when StartedAt is zero) and
@@ -53,12 +52,7 @@ func oneRow(res sql.Result, what string) error {
 // SyncRuns lists runs newest first (by start, then ID).
 func (s *Store) SyncRuns(ctx context.Context, sc store.Scope, f store.SyncRunFilter) ([]store.SyncRun, error) {
 	q, args := query.SyncRuns(dialect, sc, f)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: sync runs: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.SyncRun)
+	out, err := queryAll(ctx, s.r, times.SyncRun, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: sync runs: %w", err)
 	}

@@ -94,12 +94,7 @@ func (s *Store) Callbacks(ctx context.Context, sc store.Scope, f store.CallbackF
 
 func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, limit int) ([]store.CallbackRecord, error) {
 	q, args := w.Select(callbackColumns, "callback_log", order, norm.Limit(limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return record.Collect(rows, times.Callback)
+	return queryAll(ctx, s.r, times.Callback, q, args...)
 }
 
 // MarkCallbacks sets the result, reason and processing time of callbacks;

@@ -56,24 +56,14 @@ func (s *Store) Picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Pickl
 }
 
 func (s *Store) picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Picklist, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, scope, scope_id, items FROM picklists
+	return queryAll(ctx, s.r, record.Picklist, `SELECT kind, scope, scope_id, items FROM picklists
 WHERE account = ? AND provider = ? ORDER BY position`, scope(sc)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return record.Collect(rows, record.Picklist)
 }
 
 // UserMappings returns every mapping in helpdesk-user-ID order.
 func (s *Store) UserMappings(ctx context.Context, sc store.Scope) ([]store.UserMapping, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+record.UserMappingColumns+
+	out, err := queryAll(ctx, s.r, times.UserMapping, "SELECT "+record.UserMappingColumns+
 		" FROM user_mappings WHERE account = ? AND provider = ? ORDER BY helpdesk_user_id", scope(sc)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: user mappings: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.UserMapping)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: user mappings: %w", err)
 	}

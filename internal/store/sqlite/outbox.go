@@ -45,16 +45,11 @@ const outboxColumns = `id, key, kind, payload, attempts, next_attempt, state, la
 // they become in flight until now+lease and their attempt count grows by
 // one. The single writer makes the UPDATE ... RETURNING atomic.
 func (s *Store) ClaimOutbox(ctx context.Context, sc store.Scope, n int, lease time.Duration, now time.Time) ([]store.OutboxItem, error) {
-	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET state = 'inflight', claimed_until = ?, attempts = attempts + 1
+	items, err := queryAll(ctx, s.w, times.OutboxItem, `UPDATE outbox SET state = 'inflight', claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE account = ? AND provider = ?
   AND ((state = 'pending' AND next_attempt <= ?) OR (state = 'inflight' AND claimed_until <= ?))
   ORDER BY next_attempt, id LIMIT ?)
 RETURNING `+outboxColumns, ts(now.Add(lease)), sc.Account, sc.Provider, ts(now), ts(now), n)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim outbox: %w", err)
-	}
-	defer rows.Close()
-	items, err := record.Collect(rows, times.OutboxItem)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim outbox: %w", err)
 	}

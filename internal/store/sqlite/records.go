@@ -171,7 +171,7 @@ func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (i
 func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
 	return record.Tickets(func(after string) ([]helpdesk.Ticket, error) {
 		q := selectSQL(entity.Tickets, "AND external_id > ? ORDER BY external_id LIMIT ?")
-		t, err := queryRecords(ctx, s.r, q, entity.Tickets, entity.Ticket, scope(sc, after, record.TicketPage)...)
+		t, err := queryAll(ctx, s.r, record.Records(times, entity.Tickets, entity.Ticket), q, scope(sc, after, record.TicketPage)...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: tickets: %w", err)
 		}
@@ -182,7 +182,7 @@ func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(hel
 // Members returns every stored helpdesk user in external-ID order.
 func (s *Store) Members(ctx context.Context, sc store.Scope) ([]helpdesk.Member, error) {
 	q := selectSQL(entity.Members, "ORDER BY external_id")
-	m, err := queryRecords(ctx, s.r, q, entity.Members, entity.Member, scope(sc)...)
+	m, err := queryAll(ctx, s.r, record.Records(times, entity.Members, entity.Member), q, scope(sc)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
@@ -195,18 +195,9 @@ func (s *Store) UnmappedActiveMembers(ctx context.Context, sc store.Scope) ([]he
   WHERE m.account = helpdesk_users.account AND m.provider = helpdesk_users.provider
     AND m.helpdesk_user_id = helpdesk_users.external_id)
 ORDER BY external_id`)
-	m, err := queryRecords(ctx, s.r, q, entity.Members, entity.Member, scope(sc)...)
+	m, err := queryAll(ctx, s.r, record.Records(times, entity.Members, entity.Member), q, scope(sc)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: unmapped members: %w", err)
 	}
 	return m, nil
-}
-
-func queryRecords[T any](ctx context.Context, db *sql.DB, q string, sp *entity.Spec, build func([]any) T, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return record.Collect(rows, record.Records(times, sp, build))
 }

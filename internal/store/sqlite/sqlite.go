@@ -36,6 +36,7 @@ import (
 
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/migrate"
+	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
 //go:embed migrations/*.sql
@@ -128,6 +129,16 @@ func ignoreDone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// queryAll runs q on db and scans every row it returns with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(record.Row) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return record.Collect(rows, scan)
 }
 
 // scope is the account and provider as leading query arguments.

@@ -32,13 +32,8 @@ WHERE excluded.checked_at >= widget_checks.checked_at`,
 
 // WidgetChecks returns the latest check of every widget, by name.
 func (s *Store) WidgetChecks(ctx context.Context, sc store.Scope) ([]store.WidgetCheck, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+record.WidgetCheckColumns+
+	out, err := queryAll(ctx, s.r, times.WidgetCheck, "SELECT "+record.WidgetCheckColumns+
 		" FROM widget_checks WHERE account = ? AND provider = ? ORDER BY name", scope(sc)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: widget checks: %w", err)
-	}
-	defer rows.Close()
-	out, err := record.Collect(rows, times.WidgetCheck)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: widget checks: %w", err)
 	}
