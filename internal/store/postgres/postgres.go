@@ -156,19 +156,10 @@ func (s *tsScan) ScanTimestamptz(v pgtype.Timestamptz) error {
 // ts normalises a time for a NOT NULL column.
 func ts(t time.Time) time.Time { return store.NormalizeTime(t) }
 
-// tsOpt normalises a time for a nullable column: NULL for the zero time.
-func tsOpt(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ts(t)
-}
-
 // times binds and scans times for the shared row mappings.
 var times = record.Times{
-	Bind:    func(t time.Time) any { return ts(t) },
-	BindOpt: tsOpt,
-	New:     newTime,
+	Bind: func(t time.Time) any { return ts(t) },
+	New:  newTime,
 }
 
 func newTime() entity.TimeScanner { return new(tsScan) }

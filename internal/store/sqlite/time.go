@@ -16,14 +16,6 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 // ts encodes a time for a NOT NULL column.
 func ts(t time.Time) string { return store.NormalizeTime(t).Format(timeLayout) }
 
-// tsOpt encodes a time for a nullable column: NULL for the zero time.
-func tsOpt(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ts(t)
-}
-
 // tsScan scans a time column; NULL scans as the zero time.
 type tsScan struct{ t time.Time }
 
@@ -54,9 +46,8 @@ func (s *tsScan) Scan(v any) error {
 
 // times binds and scans times for the shared row mappings.
 var times = record.Times{
-	Bind:    func(t time.Time) any { return ts(t) },
-	BindOpt: tsOpt,
-	New:     newTime,
+	Bind: func(t time.Time) any { return ts(t) },
+	New:  newTime,
 }
 
 func newTime() entity.TimeScanner { return new(tsScan) }

@@ -47,12 +47,17 @@ func Collect[T any](rows Rows, scan func(Row) (T, error)) ([]T, error) {
 type Times struct {
 	// Bind encodes a time for a NOT NULL column.
 	Bind func(time.Time) any
-	// BindOpt encodes a time for a nullable column: NULL for the zero
-	// time.
-	BindOpt func(time.Time) any
 	// New returns a scan destination for a time column; NULL scans as
 	// the zero time.
 	New func() entity.TimeScanner
+}
+
+// BindOpt encodes a time for a nullable column: NULL for the zero time.
+func (t Times) BindOpt(x time.Time) any {
+	if x.IsZero() {
+		return nil
+	}
+	return t.Bind(x)
 }
 
 // scope returns the account and provider followed by args.
