@@ -92,7 +92,13 @@ func (m *Main) demo(ctx context.Context, f demoFlags) error {
 	return nil
 }
 
-func (m *Main) say(format string, args ...any) { fmt.Fprintf(m.Stdout, format+"\n", args...) }
+// say prints one line; the demo's goroutines (daemon events, PSA activity,
+// callbacks) share stdout, so lines are written whole, one at a time.
+func (m *Main) say(format string, args ...any) {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	fmt.Fprintf(m.Stdout, format+"\n", args...)
+}
 
 // demoSteps runs validate, plan and apply, then the daemon with live
 // activity.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/sethvargo/go-envconfig"
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type Main struct {
 	Logger   *slog.Logger
 
 	flags settingFlags
+	outMu sync.Mutex // serialises lines written by concurrent goroutines
 }
 
 // settingFlags hold the persistent flags that override the environment.
