@@ -1,6 +1,9 @@
 package helpdesk
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -127,6 +130,13 @@ func (Secret) GoString() string { return "<secret>" }
 
 // MarshalText implements encoding.TextMarshaler (JSON, YAML, slog).
 func (Secret) MarshalText() ([]byte, error) { return []byte("<secret>"), nil }
+
+// Format implements fmt.Formatter: every verb (%x and %q included) prints
+// <secret>.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, "<secret>") }
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue("<secret>") }
 
 // Reveal returns the secret's value.
 func (s Secret) Reveal() string { return string(s) }
