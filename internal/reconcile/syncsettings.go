@@ -9,10 +9,6 @@ import (
 	"github.com/horizon/reconciler/internal/store"
 )
 
-// windowSlack keeps a window that slides forward with the clock from
-// looking wider than the one backfilled.
-const windowSlack = 24 * time.Hour
-
 // windowed reports whether the ingest window applies to an entity;
 // reference data (contacts, companies, members) is synced in full.
 func windowed(e helpdesk.Entity) bool {
@@ -58,7 +54,9 @@ func syncChange(e helpdesk.Entity, wm store.Watermark, start time.Time, window t
 		return Change{}, false
 	case wm.BackfilledFrom.IsZero():
 		c.Detail = fmt.Sprintf("first sync: backfill the ingest window (%s, since %s)", fmtWindow(window), start.Format(time.DateOnly))
-	case start.Before(wm.BackfilledFrom.Add(-windowSlack)):
+	// The sync engine's own rule: the window slides forward with the
+	// clock, so its start only falls before BackfilledFrom when widened.
+	case start.Before(wm.BackfilledFrom):
 		c.Detail = fmt.Sprintf("ingest window widened to %s: backfill %s to %s", fmtWindow(window),
 			start.Format(time.DateOnly), wm.BackfilledFrom.Format(time.DateOnly))
 	default:
