@@ -179,7 +179,8 @@ type Query struct {
 	PageSize int
 }
 
-// NewTicket is a ticket to create (used for smoke tests).
+// NewTicket is a ticket to create (write-back and smoke tests). Empty
+// fields take the PSA's defaults.
 type NewTicket struct {
 	Summary     string
 	Description string
@@ -188,13 +189,26 @@ type NewTicket struct {
 	QueueID     string
 	StatusID    string
 	PriorityID  string
+	TypeID      string
+	// MemberID is the helpdesk user the write is made as, where the PSA
+	// lets the API act as someone (Autotask impersonation); empty: the
+	// API user.
+	MemberID string
+	// Marker is a token unique to this write. The client stores it where
+	// FindTicket can see it, so that a create whose answer was lost can be
+	// found instead of made twice.
+	Marker string
 }
 
-// TicketUpdate changes a ticket's status and/or assignee. Empty fields are
-// left as they are.
+// TicketUpdate changes a ticket. Empty fields are left as they are.
 type TicketUpdate struct {
 	StatusID   string
 	AssigneeID string
+	PriorityID string
+	TypeID     string
+	// MemberID is the helpdesk user the change is made as, where the PSA
+	// allows it; empty: the API user.
+	MemberID string
 }
 
 // NewNote is a note to add to a ticket.
@@ -202,6 +216,13 @@ type NewNote struct {
 	Text     string
 	Internal bool
 	MemberID string // author where the PSA allows choosing one
+	// AuthorName is the author's display name. A PSA that cannot attribute
+	// a note to MemberID (Zoho Desk writes as the token's agent) puts it in
+	// the text instead.
+	AuthorName string
+	// Marker is a token unique to this write, stored where FindNote can
+	// see it (see NewTicket.Marker).
+	Marker string
 }
 
 // NewTimeEntry is time to log against a ticket.
@@ -212,4 +233,7 @@ type NewTimeEntry struct {
 	Hours    float64
 	Notes    string
 	Billable bool
+	// Marker is a token unique to this write, stored where FindTimeEntry
+	// can see it (see NewTicket.Marker).
+	Marker string
 }

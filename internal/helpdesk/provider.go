@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"time"
 )
 
 // Capabilities says what a provider can do, so that config validation,
@@ -70,6 +71,23 @@ type Provider interface {
 	Notes(ctx context.Context, ticketID string) ([]Note, error)
 	// AddTimeEntry logs time against a ticket. Not idempotent, like AddNote.
 	AddTimeEntry(ctx context.Context, e NewTimeEntry) (TimeEntry, error)
+
+	// FindTicket, FindNote and FindTimeEntry look for what a create with
+	// the given marker made, for a write whose outcome is unknown (the
+	// answer was lost): ok is false when the PSA holds no such object, so
+	// the write can be sent again without making a duplicate. FindTicket
+	// looks at tickets created at or after since.
+	FindTicket(ctx context.Context, marker string, since time.Time) (t Ticket, ok bool, err error)
+	FindNote(ctx context.Context, ticketID, marker string) (n Note, ok bool, err error)
+	FindTimeEntry(ctx context.Context, ticketID, marker string) (e TimeEntry, ok bool, err error)
+
+	// APIUser returns the helpdesk user the credentials act as (the
+	// ConnectWise API member, Autotask API-only resource, Zoho Desk agent
+	// of the token, Halo agent of the API application), so that it is not
+	// counted as an unmapped technician and can author writes for
+	// writeback.unmappedAuthor: apiUser. ErrUnsupported when the PSA
+	// cannot tell.
+	APIUser(ctx context.Context) (Member, error)
 
 	// Picklists returns every picklist the provider has, with all values.
 	Picklists(ctx context.Context) ([]Picklist, error)
