@@ -177,6 +177,20 @@ type Query struct {
 	// PageSize asks for this many records per page; zero or more than the
 	// provider's maximum means the maximum.
 	PageSize int
+	// Skip, when not nil, is told of every record a page held that the
+	// client could not use (a field of the wrong type, an oversized
+	// field): the record is left out of the page and the stream goes on,
+	// so one bad record never fails the entity. Without Skip such records
+	// are left out silently.
+	Skip func(Skipped)
+}
+
+// Skipped is a record a listing left out.
+type Skipped struct {
+	Entity Entity
+	// ID is the record's ID as the PSA sent it, when it could be read.
+	ID     string
+	Reason string
 }
 
 // NewTicket is a ticket to create (write-back and smoke tests). Empty
