@@ -156,7 +156,7 @@ func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode fu
 			attempt--
 			continue
 		}
-		if !helpdesk.Retryable(err) || attempt == c.cfg.MaxAttempts {
+		if !helpdesk.Retryable(err) || attempt == c.cfg.MaxAttempts || !retrySafe(ctx, err) {
 			break
 		}
 		wait := c.backoff(attempt)
