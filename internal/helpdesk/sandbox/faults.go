@@ -39,6 +39,7 @@ type FaultSettings struct {
 type Faults struct {
 	mu    sync.Mutex
 	s     FaultSettings
+	w     WriteFaultSettings
 	r     *rand.Rand
 	n     int64
 	last  time.Time
@@ -134,6 +135,9 @@ func (f *Faults) Wrap(next http.Handler, ew ErrorWriters, skip func(*http.Reques
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if skip != nil && skip(r) {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if f.serveWrite(w, r, next, ew) {
 			return
 		}
 		fault, latency := f.Next()

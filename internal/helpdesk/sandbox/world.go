@@ -102,6 +102,9 @@ type Ticket struct {
 	Updated     time.Time
 	UpdatedBy   int64 // member ID of the last change
 	Deleted     bool
+	// ExternalRef is the external reference an API client stored on the
+	// ticket (ConnectWise externalXRef, Autotask externalID).
+	ExternalRef string
 }
 
 // Note is a note on a ticket.
