@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // chargeServiceTicket is the chargeToType of time logged on a service
@@ -43,13 +44,20 @@ type noteCreate struct {
 }
 
 // AddNote implements helpdesk.Provider. Internal notes are internal
-// analysis notes, others discussion notes.
+// analysis notes, others discussion notes. The note's member is MemberID
+// (ConnectWise records it as the note's author); the marker is the text's
+// last line, which ConnectWise keeps as written (notes are plain text).
 func (c *Client) AddNote(ctx context.Context, ticketID string, nn helpdesk.NewNote) (helpdesk.Note, error) {
 	n, err := parseID("ticket", ticketID)
 	if err != nil {
 		return helpdesk.Note{}, fmt.Errorf("connectwise: add note: %w: %w", helpdesk.ErrNotFound, err)
 	}
-	body := noteCreate{Text: nn.Text, DetailDescriptionFlag: !nn.Internal, InternalAnalysisFlag: nn.Internal}
+	if nn.Marker != "" {
+		if err := helpdesk.CheckMarker(nn.Marker); err != nil {
+			return helpdesk.Note{}, fmt.Errorf("connectwise: add note: %w: %w", helpdesk.ErrInvalid, err)
+		}
+	}
+	body := noteCreate{Text: helpdesk.MarkText(nn.Text, nn.Marker), DetailDescriptionFlag: !nn.Internal, InternalAnalysisFlag: nn.Internal}
 	if nn.MemberID != "" {
 		m, err := parseID("member", nn.MemberID)
 		if err != nil {
@@ -58,7 +66,7 @@ func (c *Client) AddNote(ctx context.Context, ticketID string, nn helpdesk.NewNo
 		body.Member = &idRef{ID: m}
 	}
 	var raw json.RawMessage
-	if err := c.post(ctx, "add note", fmt.Sprintf("/service/tickets/%d/notes", n), body, &raw); err != nil {
+	if err := c.post(transport.Unrepeatable(ctx), "add note", fmt.Sprintf("/service/tickets/%d/notes", n), body, &raw); err != nil {
 		return helpdesk.Note{}, wrapErr(fmt.Sprintf("add note to ticket %d", n), err)
 	}
 	note, err := toNote(raw)
@@ -107,14 +115,16 @@ type timeCreate struct {
 }
 
 // AddTimeEntry implements helpdesk.Provider with POST /time/entries
-// charged to the service ticket; timeEnd is timeStart plus Hours.
+// charged to the service ticket; timeEnd is timeStart plus Hours. The
+// entry's member is MemberID (the API member when empty); the marker is
+// the last line of its notes.
 func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (helpdesk.TimeEntry, error) {
 	body, err := timeBody(e)
 	if err != nil {
 		return helpdesk.TimeEntry{}, fmt.Errorf("connectwise: add time entry: %w: %w", helpdesk.ErrInvalid, err)
 	}
 	var raw json.RawMessage
-	if err := c.post(ctx, "add time entry", "/time/entries", body, &raw); err != nil {
+	if err := c.post(transport.Unrepeatable(ctx), "add time entry", "/time/entries", body, &raw); err != nil {
 		return helpdesk.TimeEntry{}, wrapErr(fmt.Sprintf("add time entry to ticket %d", body.ChargeToID), err)
 	}
 	te, err := toTimeEntry(raw)
@@ -132,10 +142,16 @@ func timeBody(e helpdesk.NewTimeEntry) (timeCreate, error) {
 	if e.Hours <= 0 || e.Hours > 24 || e.Start.IsZero() {
 		return timeCreate{}, fmt.Errorf("time entry needs a start and 0 < hours <= 24")
 	}
+	if e.Marker != "" {
+		if err := helpdesk.CheckMarker(e.Marker); err != nil {
+			return timeCreate{}, err
+		}
+	}
 	start := e.Start.UTC().Truncate(time.Second)
 	end := start.Add(time.Duration(e.Hours * float64(time.Hour))).Round(time.Second)
 	body := timeCreate{ChargeToID: t, ChargeToType: chargeServiceTicket, Notes: e.Notes,
 		TimeStart: start.Format(time.RFC3339), TimeEnd: end.Format(time.RFC3339), BillableOption: "DoNotBill"}
+	body.Notes = helpdesk.MarkText(e.Notes, e.Marker)
 	if e.Billable {
 		body.BillableOption = "Billable"
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Tickets implements helpdesk.Provider: GET /service/tickets with
@@ -39,18 +40,31 @@ type ticketCreate struct {
 	Board              *idRef `json:"board,omitempty"`
 	Status             *idRef `json:"status,omitempty"`
 	Priority           *idRef `json:"priority,omitempty"`
+	Type               *idRef `json:"type,omitempty"`
+	// ExternalXRef carries the write marker: a plain string field that
+	// conditions can select on [K], unlike initialDescription, which
+	// becomes the first note.
+	ExternalXRef string `json:"externalXRef,omitempty"`
 }
 
 // CreateTicket implements helpdesk.Provider with POST /service/tickets.
 // Summary and CompanyID are required; a ticket without QueueID goes to
-// the API member's default board.
+// the API member's default board. The marker goes in externalXRef. The
+// ticket is entered by the API member whatever MemberID says: API keys
+// cannot act as another member.
 func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpdesk.Ticket, error) {
-	body := ticketCreate{Summary: t.Summary, InitialDescription: t.Description}
+	if t.Marker != "" {
+		if err := helpdesk.CheckMarker(t.Marker); err != nil {
+			return helpdesk.Ticket{}, fmt.Errorf("connectwise: create ticket: %w: %w", helpdesk.ErrInvalid, err)
+		}
+	}
+	body := ticketCreate{Summary: t.Summary, InitialDescription: t.Description, ExternalXRef: t.Marker}
 	refs := []struct {
 		kind, id string
 		dst      **idRef
 	}{{"company", t.CompanyID, &body.Company}, {"contact", t.ContactID, &body.Contact},
-		{"board", t.QueueID, &body.Board}, {"status", t.StatusID, &body.Status}, {"priority", t.PriorityID, &body.Priority}}
+		{"board", t.QueueID, &body.Board}, {"status", t.StatusID, &body.Status}, {"priority", t.PriorityID, &body.Priority},
+		{"type", t.TypeID, &body.Type}}
 	for _, r := range refs {
 		if r.id == "" {
 			continue
@@ -62,7 +76,7 @@ func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpde
 		*r.dst = &idRef{ID: n}
 	}
 	var raw json.RawMessage
-	if err := c.post(ctx, "create ticket", "/service/tickets", body, &raw); err != nil {
+	if err := c.post(transport.Unrepeatable(ctx), "create ticket", "/service/tickets", body, &raw); err != nil {
 		return helpdesk.Ticket{}, wrapErr("create ticket", err)
 	}
 	return ticketResult("create ticket", raw)
@@ -76,7 +90,9 @@ type patchOp struct {
 }
 
 // UpdateTicket implements helpdesk.Provider with a PATCH that replaces the
-// status and/or owner reference whole. An empty update reads the ticket.
+// status, owner, priority and type references whole [D]. An empty update
+// reads the ticket. The change is made as the API member (MemberID is not
+// used: API keys cannot act as another member).
 func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
 	n, err := parseID("ticket", id)
 	if err != nil {
@@ -99,19 +115,18 @@ func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketU
 
 func ticketPatch(u helpdesk.TicketUpdate) ([]patchOp, error) {
 	var ops []patchOp
-	if u.StatusID != "" {
-		n, err := parseID("status", u.StatusID)
+	for _, f := range []struct{ path, kind, id string }{
+		{"status", "status", u.StatusID}, {"owner", "member", u.AssigneeID},
+		{"priority", "priority", u.PriorityID}, {"type", "type", u.TypeID},
+	} {
+		if f.id == "" {
+			continue
+		}
+		n, err := parseID(f.kind, f.id)
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, patchOp{Op: "replace", Path: "status", Value: idRef{ID: n}})
-	}
-	if u.AssigneeID != "" {
-		n, err := parseID("member", u.AssigneeID)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, patchOp{Op: "replace", Path: "owner", Value: idRef{ID: n}})
+		ops = append(ops, patchOp{Op: "replace", Path: f.path, Value: idRef{ID: n}})
 	}
 	return ops, nil
 }

@@ -172,6 +172,7 @@ type ticketJSON struct {
 	Severity           string            `json:"severity"`
 	Impact             string            `json:"impact"`
 	InitialDescription string            `json:"initialDescription,omitempty"`
+	ExternalXRef       string            `json:"externalXRef,omitempty"`
 	ClosedFlag         bool              `json:"closedFlag"`
 	CustomFields       []any             `json:"customFields"`
 	Info               map[string]string `json:"_info"`
@@ -182,7 +183,8 @@ func (s *snapshot) ticket(t sandbox.Ticket) ticketJSON {
 		Status: s.statusRef(t.StatusID), Company: s.companyRef(t.CompanyID), Contact: s.contactRef(t.ContactID),
 		Type: s.typeRef(t.TypeID), Priority: s.priorityRef(t.PriorityID), Owner: s.memberRef(t.AssigneeID),
 		Severity: "Medium", Impact: "Medium", InitialDescription: t.Description, CustomFields: []any{},
-		ClosedFlag: s.statuses[t.StatusID].Closed, Info: s.info(t.Updated, t.Created, t.UpdatedBy)}
+		ExternalXRef: t.ExternalRef,
+		ClosedFlag:   s.statuses[t.StatusID].Closed, Info: s.info(t.Updated, t.Created, t.UpdatedBy)}
 	if c, ok := s.contacts[t.ContactID]; ok {
 		j.ContactName, j.ContactEmail = c.FirstName+" "+c.LastName, c.Email
 	}

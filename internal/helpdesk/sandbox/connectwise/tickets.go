@@ -41,6 +41,7 @@ var ticketFields = fieldSet[ticketView]{
 	"_info/lastupdated":  {kTime, func(v ticketView) val { return tm(v.t.Updated) }},
 	"dateentered":        {kTime, func(v ticketView) val { return tm(v.t.Created) }},
 	"_info/dateentered":  {kTime, func(v ticketView) val { return tm(v.t.Created) }},
+	"externalxref":       {kString, func(v ticketView) val { return str(v.t.ExternalRef) }},
 }
 
 func (e *Emulator) ticketViews() []ticketView {
@@ -98,7 +99,7 @@ func (e *Emulator) actor(source string) sandbox.Actor {
 }
 
 var ticketCreateFields = setOf("summary", "recordType", "board", "status", "company", "contact", "type",
-	"priority", "owner", "initialDescription", "skipCallback")
+	"priority", "owner", "initialDescription", "skipCallback", "externalXRef")
 
 func (e *Emulator) createTicket(w http.ResponseWriter, r *http.Request, _ []int64) {
 	m, berr := e.readObject(r, ticketCreateFields)
@@ -141,6 +142,12 @@ func (e *Emulator) newTicket(m map[string]json.RawMessage) (sandbox.Ticket, bool
 	}
 	if t.Description, berr = stringField(m, "initialDescription"); berr != nil {
 		return t, false, berr
+	}
+	if t.ExternalRef, berr = stringField(m, "externalXRef"); berr != nil {
+		return t, false, berr
+	}
+	if len(t.ExternalRef) > maxExternalXRef {
+		return t, false, invalidField("externalXRef", "externalXRef is at most %d characters", maxExternalXRef)
 	}
 	if _, ok := m["company"]; !ok {
 		return t, false, &bodyError{status: 400, code: "NullValue", msg: "company is required", field: "company"}
@@ -207,7 +214,11 @@ func hasType(q sandbox.Queue, id int64) bool {
 	return false
 }
 
-var ticketPatchPaths = setOf("summary", "board", "status", "company", "contact", "type", "priority", "owner", "initialDescription")
+var ticketPatchPaths = setOf("summary", "board", "status", "company", "contact", "type", "priority", "owner",
+	"initialDescription", "externalXRef")
+
+// maxExternalXRef is the length of a ticket's externalXRef [I].
+const maxExternalXRef = 100
 
 func (e *Emulator) patchTicket(w http.ResponseWriter, r *http.Request, ids []int64) {
 	if _, ok := e.liveTicket(w, ids[0]); !ok {
@@ -254,14 +265,18 @@ func applyTicketPatch(s *snapshot, t *sandbox.Ticket, ops []patchOp) error {
 
 func applyTicketOp(s *snapshot, t *sandbox.Ticket, op patchOp) *bodyError {
 	switch op.Path {
-	case "summary", "initialDescription":
+	case "summary", "initialDescription", "externalXRef":
 		var v string
-		if op.Op == "remove" || json.Unmarshal(op.Value, &v) != nil || (op.Path == "summary" && (strings.TrimSpace(v) == "" || len(v) > 100)) {
+		if op.Op == "remove" || json.Unmarshal(op.Value, &v) != nil || (op.Path == "summary" && (strings.TrimSpace(v) == "" || len(v) > 100)) ||
+			(op.Path == "externalXRef" && len(v) > maxExternalXRef) {
 			return invalidField(op.Path, "%s must be a string (summary: 1 to 100 characters)", op.Path)
 		}
-		if op.Path == "summary" {
+		switch op.Path {
+		case "summary":
 			t.Summary = v
-		} else {
+		case "externalXRef":
+			t.ExternalRef = v
+		default:
 			t.Description = v
 		}
 		return nil
