@@ -78,6 +78,7 @@ func (c *Client) send(ctx context.Context, r request, root string, body []byte, 
 			return nil, err
 		}
 		c.authorize(req.Header, body != nil)
+		impersonate(ctx, r.method, req.Header)
 		return req, nil
 	}
 	resp, err := c.t.DoJSON(ctx, r.op, build, out)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Note operations' metric labels.
@@ -72,17 +73,27 @@ func decodeNote(raw json.RawMessage, pub publish) (helpdesk.Note, int64, error) 
 // AddNote implements helpdesk.Provider: POST /Tickets/{id}/Notes [D][K],
 // then the note is read back. The title is the text's first line. The
 // note type is the picklist default; publish is the picklist's internal
-// value for an internal note and its default otherwise.
+// value for an internal note and its default otherwise. MemberID is
+// impersonated, so Autotask records that resource as the note's creator
+// (creatorResourceID); the marker is the description's last line (the
+// API keeps note descriptions as plain text [D]).
 func (c *Client) AddNote(ctx context.Context, ticketID string, nn helpdesk.NewNote) (helpdesk.Note, error) {
 	n, err := parseID(ticketID)
 	if err != nil {
 		return helpdesk.Note{}, fmt.Errorf("autotask: add note: %w", notFound(opNotesCreate, err))
 	}
+	if err := checkMarker(opNotesCreate, nn.Marker); err != nil {
+		return helpdesk.Note{}, fmt.Errorf("autotask: add note to ticket %d: %w", n, err)
+	}
 	body, pub, err := c.noteBody(ctx, n, nn)
 	if err != nil {
 		return helpdesk.Note{}, fmt.Errorf("autotask: add note to ticket %d: %w", n, err)
 	}
-	id, err := c.write(ctx, opNotesCreate, http.MethodPost, "Tickets/"+idString(n)+"/Notes", body)
+	wctx, err := actingAs(ctx, opNotesCreate, nn.MemberID)
+	if err != nil {
+		return helpdesk.Note{}, fmt.Errorf("autotask: add note to ticket %d: %w", n, err)
+	}
+	id, err := c.write(transport.Unrepeatable(wctx), opNotesCreate, http.MethodPost, "Tickets/"+idString(n)+"/Notes", body)
 	if err != nil {
 		return helpdesk.Note{}, fmt.Errorf("autotask: add note to ticket %d: %w", n, err)
 	}
@@ -102,7 +113,7 @@ func (c *Client) noteBody(ctx context.Context, ticketID int64, nn helpdesk.NewNo
 	if err != nil {
 		return noteCreate{}, pub, err
 	}
-	b := noteCreate{TicketID: ticketID, Title: noteTitle(nn.Text), Description: nn.Text,
+	b := noteCreate{TicketID: ticketID, Title: noteTitle(nn.Text), Description: helpdesk.MarkText(nn.Text, nn.Marker),
 		NoteType: pub.noteType, Publish: pub.external}
 	if nn.Internal {
 		b.Publish = pub.internalValue

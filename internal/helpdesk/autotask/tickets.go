@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // statusComplete is the system "Complete" status value [K]; the only
@@ -102,18 +103,31 @@ type ticketCreate struct {
 	Priority    int64  `json:"priority"`
 	QueueID     *int64 `json:"queueID,omitempty"`
 	ContactID   *int64 `json:"contactID,omitempty"`
+	TicketType  *int64 `json:"ticketType,omitempty"`
 	DueDateTime string `json:"dueDateTime"`
+	// ExternalID carries the write marker: a queryable string of up to 50
+	// characters [K] that FindTicket selects on.
+	ExternalID string `json:"externalID,omitempty"`
 }
 
 // CreateTicket implements helpdesk.Provider: POST /Tickets answers
 // {"itemId":N} [K], then the ticket is read back. Status and priority
 // default to the picklists' default values; the due date to a day ahead.
+// The marker goes in externalID; MemberID is impersonated, so the ticket
+// shows as created by that resource.
 func (c *Client) CreateTicket(ctx context.Context, nt helpdesk.NewTicket) (helpdesk.Ticket, error) {
+	if err := checkMarker(opTicketsCreate, nt.Marker); err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("autotask: create ticket: %w", err)
+	}
 	body, err := c.ticketCreateBody(ctx, nt)
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("autotask: create ticket: %w", err)
 	}
-	id, err := c.write(ctx, opTicketsCreate, http.MethodPost, "Tickets", body)
+	wctx, err := actingAs(ctx, opTicketsCreate, nt.MemberID)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("autotask: create ticket: %w", err)
+	}
+	id, err := c.write(transport.Unrepeatable(wctx), opTicketsCreate, http.MethodPost, "Tickets", body)
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("autotask: create ticket: %w", err)
 	}
@@ -126,7 +140,10 @@ func (c *Client) ticketCreateBody(ctx context.Context, nt helpdesk.NewTicket) (t
 		return ticketCreate{}, err
 	}
 	b := ticketCreate{CompanyID: company, Title: nt.Summary, Description: nt.Description,
-		DueDateTime: formatTime(time.Now().Add(24 * time.Hour))}
+		DueDateTime: formatTime(time.Now().Add(24 * time.Hour)), ExternalID: nt.Marker}
+	if b.TicketType, err = optionalID(opTicketsCreate, "typeId", nt.TypeID); err != nil {
+		return b, err
+	}
 	if b.Status, err = c.valueOrDefault(ctx, "status", nt.StatusID); err != nil {
 		return b, err
 	}
@@ -165,12 +182,15 @@ func optionalID(op, name, v string) (*int64, error) {
 type ticketPatch struct {
 	ID                     int64  `json:"id"`
 	Status                 *int64 `json:"status,omitempty"`
+	Priority               *int64 `json:"priority,omitempty"`
+	TicketType             *int64 `json:"ticketType,omitempty"`
 	AssignedResourceID     *int64 `json:"assignedResourceID,omitempty"`
 	AssignedResourceRoleID *int64 `json:"assignedResourceRoleID,omitempty"`
 }
 
 // UpdateTicket implements helpdesk.Provider: PATCH /Tickets with the id in
 // the body answers {"itemId":N} [D][K]; the ticket is then read back.
+// MemberID is impersonated: the change shows as that resource's.
 func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
 	n, err := parseID(id)
 	if err != nil {
@@ -180,8 +200,12 @@ func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketU
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("autotask: update ticket %d: %w", n, err)
 	}
-	if patch.Status != nil || patch.AssignedResourceID != nil {
-		if _, err := c.write(ctx, opTicketsUpdate, http.MethodPatch, "Tickets", patch); err != nil {
+	wctx, err := actingAs(ctx, opTicketsUpdate, u.MemberID)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("autotask: update ticket %d: %w", n, err)
+	}
+	if patch.Status != nil || patch.AssignedResourceID != nil || patch.Priority != nil || patch.TicketType != nil {
+		if _, err := c.write(wctx, opTicketsUpdate, http.MethodPatch, "Tickets", patch); err != nil {
 			return helpdesk.Ticket{}, fmt.Errorf("autotask: update ticket %d: %w", n, err)
 		}
 	}
@@ -192,6 +216,12 @@ func (c *Client) ticketPatch(ctx context.Context, id int64, u helpdesk.TicketUpd
 	p := ticketPatch{ID: id}
 	var err error
 	if p.Status, err = optionalID(opTicketsUpdate, "statusId", u.StatusID); err != nil {
+		return p, err
+	}
+	if p.Priority, err = optionalID(opTicketsUpdate, "priorityId", u.PriorityID); err != nil {
+		return p, err
+	}
+	if p.TicketType, err = optionalID(opTicketsUpdate, "typeId", u.TypeID); err != nil {
 		return p, err
 	}
 	if p.AssignedResourceID, err = optionalID(opTicketsUpdate, "assigneeId", u.AssigneeID); err != nil || p.AssignedResourceID == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Time entry operations' metric labels.
@@ -68,13 +69,22 @@ type timeEntryCreate struct {
 
 // AddTimeEntry implements helpdesk.Provider: POST /TimeEntries, then the
 // entry is read back. Without a MemberID the time is logged as the API
-// user's resource.
+// user's resource; with one it is logged as that resource (resourceID)
+// and the write is made impersonating it. The marker is the last line of
+// summaryNotes.
 func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (helpdesk.TimeEntry, error) {
+	if err := checkMarker(opTimeCreate, e.Marker); err != nil {
+		return helpdesk.TimeEntry{}, fmt.Errorf("autotask: add time entry: %w", err)
+	}
 	body, err := c.timeEntryBody(ctx, e)
 	if err != nil {
 		return helpdesk.TimeEntry{}, fmt.Errorf("autotask: add time entry: %w", err)
 	}
-	id, err := c.write(ctx, opTimeCreate, http.MethodPost, "TimeEntries", body)
+	wctx, err := actingAs(ctx, opTimeCreate, e.MemberID)
+	if err != nil {
+		return helpdesk.TimeEntry{}, fmt.Errorf("autotask: add time entry: %w", err)
+	}
+	id, err := c.write(transport.Unrepeatable(wctx), opTimeCreate, http.MethodPost, "TimeEntries", body)
 	if err != nil {
 		return helpdesk.TimeEntry{}, fmt.Errorf("autotask: add time entry to ticket %d: %w", body.TicketID, err)
 	}
@@ -105,7 +115,7 @@ func (c *Client) timeEntryBody(ctx context.Context, e helpdesk.NewTimeEntry) (ti
 	end := start.Add(time.Duration(e.Hours * float64(time.Hour)))
 	b := timeEntryCreate{TicketID: ticket, ResourceID: member, DateWorked: formatTime(start.Truncate(24 * time.Hour)),
 		StartDateTime: formatTime(start), EndDateTime: formatTime(end), HoursWorked: e.Hours,
-		SummaryNotes: e.Notes, IsNonBillable: !e.Billable}
+		SummaryNotes: helpdesk.MarkText(e.Notes, e.Marker), IsNonBillable: !e.Billable}
 	if res, err := c.resource(ctx, member); err == nil && res.DefaultServiceDeskRoleID.Valid {
 		role := res.DefaultServiceDeskRoleID.V
 		b.RoleID = &role

@@ -30,7 +30,7 @@ func (e *Emulator) renderTicket(t sandbox.Ticket, pk *picks) rec {
 		"companyID": t.CompanyID, "contactID": optID(t.ContactID), "assignedResourceID": optID(t.AssigneeID),
 		"assignedResourceRoleID": nil, "dueDateTime": x.due, "createDate": t.Created,
 		"lastActivityDate": t.Updated, "completedDate": nil, "creatorResourceID": nil,
-		"creatorType": int64(1), "lastActivityPersonType": int64(1)}
+		"creatorType": int64(1), "lastActivityPersonType": int64(1), "externalID": t.ExternalRef}
 	if t.AssigneeID != 0 {
 		r["assignedResourceRoleID"] = x.role
 	}

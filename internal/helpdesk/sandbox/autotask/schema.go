@@ -74,6 +74,7 @@ var (
 		refTo(rw("assignedResourceID", tInt), "Resource"), refTo(rw("assignedResourceRoleID", tInt), "Role"),
 		req("dueDateTime", tTime), ro("createDate", tTime), ro("lastActivityDate", tTime),
 		ro("completedDate", tTime), refTo(ro("creatorResourceID", tInt), "Resource"),
+		maxLen(rw("externalID", tString), 50),
 		field{name: "creatorType", typ: tInt, readOnly: true},
 		field{name: "lastActivityPersonType", typ: tInt, readOnly: true})
 	notesEntity = newEntity("TicketNotes",

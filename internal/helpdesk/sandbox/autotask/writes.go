@@ -99,10 +99,13 @@ func (f fields) missing(ent *entity) error {
 	return nil
 }
 
-func (e *Emulator) api() sandbox.Actor { return sandbox.API(e.apiUser.ID, "") }
-
 // createTicket answers POST /Tickets with {"itemId":N} [K].
 func (e *Emulator) createTicket(w http.ResponseWriter, r *http.Request) {
+	by, err := e.actor(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
 	f, err := e.decodeWrite(r, ticketsEntity)
 	if err == nil {
 		err = f.missing(ticketsEntity)
@@ -120,7 +123,7 @@ func (e *Emulator) createTicket(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, err)
 		return
 	}
-	t = e.world.CreateTicket(t, e.api())
+	t = e.world.CreateTicket(t, by)
 	e.setExtra(t.ID, f, true)
 	writeJSON(w, http.StatusOK, map[string]any{"itemId": t.ID})
 }
@@ -128,6 +131,11 @@ func (e *Emulator) createTicket(w http.ResponseWriter, r *http.Request) {
 // patchTicket answers PATCH /Tickets: the id in the body, only the given
 // fields change [D][K].
 func (e *Emulator) patchTicket(w http.ResponseWriter, r *http.Request) {
+	by, err := e.actor(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
 	f, err := e.decodeWrite(r, ticketsEntity)
 	if err == nil && f.int("id") == 0 {
 		err = badQuery("PATCH requires the id of the entity in the body.")
@@ -137,7 +145,7 @@ func (e *Emulator) patchTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, pk, rf := f.int("id"), e.picks(), e.refs()
-	_, err = e.world.UpdateTicket(id, e.api(), func(t *sandbox.Ticket) error { return e.applyTicket(t, f, pk, rf) })
+	_, err = e.world.UpdateTicket(id, by, func(t *sandbox.Ticket) error { return e.applyTicket(t, f, pk, rf) })
 	if errors.Is(err, sandbox.ErrNoSuchRecord) {
 		err = rulef("Ticket %d does not exist.", id)
 	}
@@ -162,6 +170,9 @@ func (e *Emulator) applyTicket(t *sandbox.Ticket, f fields, pk *picks, rf refs) 
 	}
 	if f.has("description") {
 		t.Description = f.str("description")
+	}
+	if f.has("externalID") {
+		t.ExternalRef = f.str("externalID")
 	}
 	if f.has("status") || f.has("queueID") {
 		if err := e.mapScoped(&t.StatusID, pk.status, t.QueueID, f, "status", pk.status.fromWorld[t.StatusID]); err != nil {
@@ -324,6 +335,11 @@ func (e *Emulator) ticketNotes(w http.ResponseWriter, r *http.Request, idText st
 }
 
 func (e *Emulator) createNote(w http.ResponseWriter, r *http.Request, ticket int64) {
+	by, err := e.actor(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
 	f, err := e.decodeWrite(r, notesEntity)
 	if err == nil {
 		err = f.missing(notesEntity)
@@ -340,7 +356,7 @@ func (e *Emulator) createNote(w http.ResponseWriter, r *http.Request, ticket int
 		return
 	}
 	n, err := e.world.AddNote(sandbox.Note{TicketID: ticket, Text: f.str("description"),
-		Internal: publishInternal(f.int("publish"))}, e.api())
+		Internal: publishInternal(f.int("publish"))}, by)
 	if err != nil {
 		writeFailure(w, rulef("Ticket %d does not exist.", ticket))
 		return
@@ -351,6 +367,11 @@ func (e *Emulator) createNote(w http.ResponseWriter, r *http.Request, ticket int
 // createTimeEntry answers POST /TimeEntries [D]: hoursWorked must be
 // above 0 and at most 24 [D].
 func (e *Emulator) createTimeEntry(w http.ResponseWriter, r *http.Request) {
+	by, err := e.actor(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
 	f, err := e.decodeWrite(r, timeEntity)
 	if err == nil {
 		err = f.missing(timeEntity)
@@ -367,7 +388,7 @@ func (e *Emulator) createTimeEntry(w http.ResponseWriter, r *http.Request) {
 		start, _ = f["dateWorked"].(time.Time)
 	}
 	te, err := e.world.AddTimeEntry(sandbox.TimeEntry{TicketID: f.int("ticketID"), MemberID: f.int("resourceID"),
-		Start: start, Hours: hours(f), Notes: f.str("summaryNotes"), Billable: f["isNonBillable"] != true}, e.api())
+		Start: start, Hours: hours(f), Notes: f.str("summaryNotes"), Billable: f["isNonBillable"] != true}, by)
 	if err != nil {
 		writeFailure(w, rulef("Ticket %d does not exist.", f.int("ticketID")))
 		return
