@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // maxTimeEntryDescription is the OAS maxLength of a time entry's
@@ -34,15 +35,20 @@ func (c *Client) Notes(ctx context.Context, ticketID string) ([]helpdesk.Note, e
 
 // AddNote implements helpdesk.Provider: POST /tickets/{id}/comments as
 // plain text, always sending isPublic (its default is undocumented). Zoho
-// sets the commenter from the token; MemberID is not used.
+// sets the commenter from the token and offers no way to comment as
+// another agent, so MemberID is not used: the author's name opens the
+// text ("Jane Doe: ...") instead. The marker is the text's last line.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n helpdesk.NewNote) (helpdesk.Note, error) {
 	const op = "add note"
 	if err := numericID(op, ticketID); err != nil {
 		return helpdesk.Note{}, err
 	}
-	body := map[string]any{"content": n.Text, "contentType": "plainText", "isPublic": !n.Internal}
+	if err := checkMarker(op, n.Marker); err != nil {
+		return helpdesk.Note{}, err
+	}
+	body := map[string]any{"content": noteContent(n), "contentType": "plainText", "isPublic": !n.Internal}
 	var raw json.RawMessage
-	if _, err := c.call(ctx, request{op: op, method: http.MethodPost, path: "/tickets/" + ticketID + "/comments", body: body}, &raw); err != nil {
+	if _, err := c.call(transport.Unrepeatable(ctx), request{op: op, method: http.MethodPost, path: "/tickets/" + ticketID + "/comments", body: body}, &raw); err != nil {
 		return helpdesk.Note{}, err
 	}
 	note, err := parseComment(raw, ticketID)
@@ -135,8 +141,10 @@ func hasModifiedTime(raw json.RawMessage) bool {
 }
 
 // AddTimeEntry implements helpdesk.Provider: POST /tickets/{id}/timeEntry
-// with executedTime and hours/minutes/seconds. The description is cut to
-// the OAS maximum of 100 characters.
+// with executedTime and hours/minutes/seconds, owned by MemberID (ownerId:
+// Zoho attributes time to any agent, unlike comments). The description is
+// cut to the OAS maximum of 100 characters, keeping the marker line whole
+// at its end.
 func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (helpdesk.TimeEntry, error) {
 	const op = "add time entry"
 	if err := numericID(op, e.TicketID); err != nil {
@@ -144,6 +152,9 @@ func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (hel
 	}
 	if e.Hours < 0 || e.Hours > 999 {
 		return helpdesk.TimeEntry{}, invalid(op, "hours must be between 0 and 999")
+	}
+	if err := checkMarker(op, e.Marker); err != nil {
+		return helpdesk.TimeEntry{}, err
 	}
 	secs := int64(math.Round(e.Hours * 3600))
 	body := map[string]any{
@@ -153,11 +164,11 @@ func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (hel
 	if e.MemberID != "" {
 		body["ownerId"] = e.MemberID
 	}
-	if e.Notes != "" {
-		body["description"] = truncateRunes(e.Notes, maxTimeEntryDescription)
+	if d := timeDescription(e.Notes, e.Marker); d != "" {
+		body["description"] = d
 	}
 	var raw json.RawMessage
-	if _, err := c.call(ctx, request{op: op, method: http.MethodPost, path: "/tickets/" + e.TicketID + "/timeEntry", body: body}, &raw); err != nil {
+	if _, err := c.call(transport.Unrepeatable(ctx), request{op: op, method: http.MethodPost, path: "/tickets/" + e.TicketID + "/timeEntry", body: body}, &raw); err != nil {
 		return helpdesk.TimeEntry{}, err
 	}
 	te, err := parseTimeEntry(raw, e.TicketID)

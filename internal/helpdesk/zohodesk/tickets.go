@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Tickets implements helpdesk.Provider: GET /tickets/search with
@@ -45,13 +46,19 @@ func (c *Client) GetTicket(ctx context.Context, id string) (helpdesk.Ticket, err
 }
 
 // CreateTicket implements helpdesk.Provider: POST /tickets. QueueID is the
-// departmentId (required by Zoho); StatusID and PriorityID are the status
-// and priority names (Zoho has no ids for them). Without a ContactID Zoho
-// finds or creates a contact named "Horizon".
+// departmentId (required by Zoho); StatusID, PriorityID and TypeID are the
+// status, priority and classification names (Zoho has no ids for them).
+// Without a ContactID Zoho finds or creates a contact named "Horizon". The
+// marker is the description's last line; the ticket is created by the
+// token's agent (Zoho cannot act as another agent: MemberID is not used).
 func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpdesk.Ticket, error) {
+	const op = "create ticket"
+	if err := checkMarker(op, t.Marker); err != nil {
+		return helpdesk.Ticket{}, err
+	}
 	body := map[string]any{"subject": t.Summary, "departmentId": t.QueueID}
-	if t.Description != "" {
-		body["description"] = t.Description
+	if d := helpdesk.MarkText(t.Description, t.Marker); d != "" {
+		body["description"] = d
 	}
 	if t.ContactID != "" {
 		body["contactId"] = t.ContactID
@@ -64,12 +71,16 @@ func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpde
 	if t.PriorityID != "" {
 		body["priority"] = t.PriorityID
 	}
-	return c.ticketCall(ctx, request{op: "create ticket", method: http.MethodPost, path: "/tickets", body: body})
+	if t.TypeID != "" {
+		body["classification"] = t.TypeID
+	}
+	return c.ticketCall(transport.Unrepeatable(ctx), request{op: op, method: http.MethodPost, path: "/tickets", body: body})
 }
 
 // UpdateTicket implements helpdesk.Provider: PATCH /tickets/{id} with the
-// status (by name) and/or assigneeId; Zoho answers with the whole ticket
-// as it now is. An empty update reads the ticket.
+// status, priority and classification (by name) and the assigneeId; Zoho
+// answers with the whole ticket as it now is. An empty update reads the
+// ticket. The change is the token's agent's (MemberID is not used).
 func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
 	const op = "update ticket"
 	if err := numericID(op, id); err != nil {
@@ -81,6 +92,12 @@ func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketU
 	}
 	if u.AssigneeID != "" {
 		body["assigneeId"] = u.AssigneeID
+	}
+	if u.PriorityID != "" {
+		body["priority"] = u.PriorityID
+	}
+	if u.TypeID != "" {
+		body["classification"] = u.TypeID
 	}
 	if len(body) == 0 {
 		return c.GetTicket(ctx, id)

@@ -69,6 +69,10 @@ func (e *Emulator) serveCollection(w http.ResponseWriter, r *http.Request, parts
 	case "tickets/search":
 		e.only(w, r, get, e.handleTicketSearch)
 	case "tickets":
+		if get {
+			e.handleTicketList(w, r)
+			return
+		}
 		e.only(w, r, r.Method == http.MethodPost, e.handleCreateTicket)
 	case "contacts/search":
 		e.only(w, r, get, func(w http.ResponseWriter, r *http.Request) { e.handleDatedSearch(w, r, e.contactRecords()) })
