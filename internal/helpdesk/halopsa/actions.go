@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Notes implements helpdesk.Provider: every non-system action of the
@@ -50,9 +51,14 @@ func (c *Client) actions(ctx context.Context, op, ticketID string) ([]rawObject,
 
 // AddNote implements helpdesk.Provider: POST /Actions with one action of
 // the configured outcome, hiddenfromuser for internal notes and
-// sendemail false (a public note must not email the end user).
+// sendemail false (a public note must not email the end user). The
+// action's agent (who_agentid) is MemberID, so Halo shows the note as
+// that agent's; the marker is the note's last line.
 func (c *Client) AddNote(ctx context.Context, ticketID string, n helpdesk.NewNote) (helpdesk.Note, error) {
-	item := map[string]any{"outcome": c.cfg.NoteOutcome, "note": n.Text, "hiddenfromuser": n.Internal,
+	if err := checkMarker("add note", n.Marker); err != nil {
+		return helpdesk.Note{}, fmt.Errorf("halopsa: add note to ticket %s: %w", ticketID, err)
+	}
+	item := map[string]any{"outcome": c.cfg.NoteOutcome, "note": helpdesk.MarkText(n.Text, n.Marker), "hiddenfromuser": n.Internal,
 		"timetaken": 0, "sendemail": false}
 	a, raw, err := c.saveAction(ctx, "add note", item, ticketID, n.MemberID)
 	if err != nil {
@@ -62,13 +68,17 @@ func (c *Client) AddNote(ctx context.Context, ticketID string, n helpdesk.NewNot
 }
 
 // AddTimeEntry implements helpdesk.Provider: POST /Actions with timetaken
-// in decimal hours, split into chargeable or non-chargeable hours.
+// in decimal hours, split into chargeable or non-chargeable hours, by the
+// agent MemberID (who_agentid); the marker is the note's last line.
 func (c *Client) AddTimeEntry(ctx context.Context, e helpdesk.NewTimeEntry) (helpdesk.TimeEntry, error) {
 	if e.Hours <= 0 || math.IsNaN(e.Hours) || math.IsInf(e.Hours, 0) {
 		return helpdesk.TimeEntry{}, fmt.Errorf("halopsa: add time entry: %w", &helpdesk.Error{Provider: helpdesk.HaloPSA,
 			Op: "add time entry", Kind: helpdesk.ErrInvalid, Message: "hours must be positive"})
 	}
-	item := map[string]any{"outcome": c.cfg.NoteOutcome, "note": e.Notes, "hiddenfromuser": true,
+	if err := checkMarker("add time entry", e.Marker); err != nil {
+		return helpdesk.TimeEntry{}, fmt.Errorf("halopsa: add time entry: %w", err)
+	}
+	item := map[string]any{"outcome": c.cfg.NoteOutcome, "note": helpdesk.MarkText(e.Notes, e.Marker), "hiddenfromuser": true,
 		"timetaken": e.Hours, "sendemail": false}
 	if e.Billable {
 		item["actionchargehours"], item["actionnonchargehours"] = e.Hours, 0
@@ -93,7 +103,7 @@ func (c *Client) saveAction(ctx context.Context, op string, item map[string]any,
 	if err := setIDs(item, op, map[string]string{"ticket_id": ticketID, "who_agentid": agentID}); err != nil {
 		return wireAction{}, nil, err
 	}
-	saved, err := c.post(ctx, op, "/Actions", item)
+	saved, err := c.post(transport.Unrepeatable(ctx), op, "/Actions", item)
 	if err != nil {
 		return wireAction{}, nil, err
 	}

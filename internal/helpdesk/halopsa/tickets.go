@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // Tickets implements helpdesk.Provider: GET /Tickets ordered by id with
@@ -52,14 +53,19 @@ func (c *Client) getTicket(ctx context.Context, op, id string) (helpdesk.Ticket,
 }
 
 // CreateTicket implements helpdesk.Provider: POST /Tickets with a
-// one-item array and no id.
+// one-item array and no id. The marker is the last line of details. The
+// ticket is logged by the API application's agent: Halo has no per-request
+// "act as" (MemberID is not used).
 func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpdesk.Ticket, error) {
-	item := map[string]any{"summary": t.Summary, "details": t.Description}
-	err := setIDs(item, "create ticket", map[string]string{"client_id": t.CompanyID, "user_id": t.ContactID,
-		"team_id": t.QueueID, "status_id": t.StatusID, "priority_id": t.PriorityID})
+	err := checkMarker("create ticket", t.Marker)
+	item := map[string]any{"summary": t.Summary, "details": helpdesk.MarkText(t.Description, t.Marker)}
+	if err == nil {
+		err = setIDs(item, "create ticket", map[string]string{"client_id": t.CompanyID, "user_id": t.ContactID,
+			"team_id": t.QueueID, "status_id": t.StatusID, "priority_id": t.PriorityID, "tickettype_id": t.TypeID})
+	}
 	if err == nil {
 		var saved helpdesk.Ticket
-		if saved, err = c.saveTicket(ctx, "create ticket", item); err == nil {
+		if saved, err = c.saveTicket(transport.Unrepeatable(ctx), "create ticket", item); err == nil {
 			return saved, nil
 		}
 	}
@@ -69,17 +75,20 @@ func (c *Client) CreateTicket(ctx context.Context, t helpdesk.NewTicket) (helpde
 // UpdateTicket implements helpdesk.Provider. Halo's POST /Tickets is an
 // upsert, and an unknown id may create a ticket instead of failing, so the
 // ticket is read first (ErrNotFound when missing), then only the changed
-// fields are posted with its id.
+// fields (status_id, agent_id, priority_id, tickettype_id) are posted with
+// its id. The change is the API application's agent's (MemberID is not
+// used).
 func (c *Client) UpdateTicket(ctx context.Context, id string, u helpdesk.TicketUpdate) (helpdesk.Ticket, error) {
 	cur, err := c.getTicket(ctx, "update ticket", id)
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("halopsa: update ticket %s: %w", id, err)
 	}
-	if u.StatusID == "" && u.AssigneeID == "" {
+	if u.StatusID == "" && u.AssigneeID == "" && u.PriorityID == "" && u.TypeID == "" {
 		return cur, nil
 	}
 	item := map[string]any{}
-	err = setIDs(item, "update ticket", map[string]string{"id": id, "status_id": u.StatusID, "agent_id": u.AssigneeID})
+	err = setIDs(item, "update ticket", map[string]string{"id": id, "status_id": u.StatusID, "agent_id": u.AssigneeID,
+		"priority_id": u.PriorityID, "tickettype_id": u.TypeID})
 	if err == nil {
 		if cur, err = c.saveTicket(ctx, "update ticket", item); err == nil {
 			return cur, nil

@@ -132,8 +132,10 @@ func (s *Server) planAction(cat *catalog, it *item) actionPlan {
 		}
 	}
 	if aid, ok := it.int("who_agentid"); ok && aid != 0 {
-		if _, found := s.view().members[aid]; !found {
+		if m, found := s.view().members[aid]; !found {
 			it.fail("who_agentid", "Agent "+strconv.FormatInt(aid, 10)+" does not exist.")
+		} else if !m.Active {
+			it.fail("who_agentid", "Agent "+strconv.FormatInt(aid, 10)+" is disabled.")
 		}
 		p.agentID = aid
 	}

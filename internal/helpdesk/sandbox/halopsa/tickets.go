@@ -271,8 +271,12 @@ func (s *Server) planPeople(it *item, cur *sandbox.Ticket, set func(func(*sandbo
 		}
 	}
 	if aid, ok := it.int("agent_id"); ok {
-		if _, found := v.members[aid]; !found && aid != 0 {
+		// A disabled agent cannot be assigned [INF: Halo hides disabled
+		// agents from assignment; the message is the sandbox's].
+		if m, found := v.members[aid]; !found && aid != 0 {
 			it.fail("agent_id", "Agent "+strconv.FormatInt(aid, 10)+" does not exist.")
+		} else if found && !m.Active && aid != cur.AssigneeID {
+			it.fail("agent_id", "Agent "+strconv.FormatInt(aid, 10)+" is disabled.")
 		}
 		set(func(t *sandbox.Ticket) { t.AssigneeID = aid })
 	}
