@@ -20,7 +20,8 @@ type WriteFaultSettings struct {
 	// LoseAnswer applies the next N writes and then drops the connection
 	// without an answer: the PSA holds the record, the client cannot know.
 	LoseAnswer int
-	// Latency delays every write before it is applied (a slow PSA).
+	// Latency delays the answer to every write after the write is applied
+	// (a slow PSA): a client that gives up first cannot know the outcome.
 	Latency time.Duration
 }
 
@@ -76,15 +77,6 @@ func (f *Faults) serveWrite(w http.ResponseWriter, r *http.Request, next http.Ha
 		return false
 	}
 	fault, latency, lose := f.nextWrite()
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return true
-		case <-t.C:
-		}
-	}
 	switch {
 	case fault == FaultRateLimited:
 		ew.RateLimited(w, 0)
@@ -93,6 +85,21 @@ func (f *Faults) serveWrite(w http.ResponseWriter, r *http.Request, next http.Ha
 	case lose:
 		next.ServeHTTP(&recorder{h: http.Header{}, status: 200}, r)
 		panic(http.ErrAbortHandler)
+	case latency > 0:
+		rec := &recorder{h: http.Header{}, status: 200}
+		next.ServeHTTP(rec, r)
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler) // the client gave up; the write stands
+		case <-t.C:
+		}
+		for k, v := range rec.h {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		w.Write(rec.buf.Bytes())
 	default:
 		return false
 	}

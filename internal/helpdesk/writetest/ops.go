@@ -1,6 +1,7 @@
 package writetest
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -276,6 +277,27 @@ func testLostAnswer(t *testing.T, s *suite) {
 	}
 	if n := len(s.ticketsWith(m)); n != 1 {
 		t.Errorf("tickets = %d, want exactly 1", n)
+	}
+}
+
+// testSlowWrite is a write the PSA applies but answers too late: the
+// caller gives up, and Find then sees the one note.
+func testSlowWrite(t *testing.T, s *suite) {
+	tk, _, _ := s.ticket()
+	m := marker(t, "slow")
+	s.Faults.SetWrites(sandbox.WriteFaultSettings{Latency: 5 * time.Second})
+	short, cancel := context.WithTimeout(ctx(t), time.Second)
+	_, err := s.Provider.AddNote(short, s.ID(tk.ID), helpdesk.NewNote{Text: "slow", AuthorName: "Jane Doe", Marker: m})
+	cancel()
+	s.Faults.SetWrites(sandbox.WriteFaultSettings{})
+	if err == nil {
+		t.Fatal("a write answered after the caller's deadline succeeded")
+	}
+	if _, ok, err := s.Provider.FindNote(ctx(t), s.ID(tk.ID), m); !ok || err != nil {
+		t.Errorf("FindNote after a timed-out write = %v, %v; want found", ok, err)
+	}
+	if n := len(s.notesWith(tk.ID, m)); n != 1 {
+		t.Errorf("notes = %d, want exactly 1", n)
 	}
 }
 

@@ -54,6 +54,7 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		{"RateLimitedWrite", testRateLimited},
 		{"ServerErrorOnWrite", testServerError},
 		{"LostAnswer", testLostAnswer},
+		{"SlowWrite", testSlowWrite},
 		{"FindFailsLoudly", testFindFails},
 		{"BadMarker", testBadMarker},
 	} {
