@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // MarkerMaxLen is the longest write marker the clients accept: it must
 // fit the shortest field a PSA offers for it (Autotask's externalID holds
 // 50 characters; the rest of the room is left to the PSA's own use).
 const MarkerMaxLen = 40
+
+// FindSkew is how far below FindTicket's since a provider that selects by
+// time looks: the caller's clock and the PSA's may disagree by this much.
+const FindSkew = 5 * time.Minute
 
 // ErrNoMarker is returned by the Find methods when called without a
 // marker: an empty marker can match nothing, and "absent" would be a lie.
@@ -75,4 +80,18 @@ func HasMarker(text, marker string) bool {
 		}
 		i = at + 1
 	}
+}
+
+// MarkerError checks a write's marker for provider's op: nil when it is
+// fine, else an ErrInvalid *Error saying what is wrong. An empty marker is
+// fine for a create (no marker is stored) and wrong for a look-up
+// (required): it can match nothing.
+func MarkerError(provider, op, marker string, required bool) error {
+	if marker == "" && !required {
+		return nil
+	}
+	if err := CheckMarker(marker); err != nil {
+		return &Error{Provider: provider, Op: op, Kind: ErrInvalid, Message: err.Error(), Err: err}
+	}
+	return nil
 }

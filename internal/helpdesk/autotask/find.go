@@ -89,11 +89,7 @@ func (c *Client) FindTimeEntry(ctx context.Context, ticketID, marker string) (he
 
 // findMarker refuses an empty or malformed marker: it can match nothing.
 func findMarker(op, marker string) error {
-	if marker == "" {
-		return &helpdesk.Error{Provider: helpdesk.Autotask, Op: op, Kind: helpdesk.ErrInvalid,
-			Message: helpdesk.ErrNoMarker.Error(), Err: helpdesk.ErrNoMarker}
-	}
-	return checkMarker(op, marker)
+	return helpdesk.MarkerError(helpdesk.Autotask, op, marker, true)
 }
 
 func findArgs(op, ticketID, marker string) (int64, error) {

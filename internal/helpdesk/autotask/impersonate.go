@@ -39,11 +39,5 @@ func impersonate(ctx context.Context, method string, h http.Header) {
 
 // checkMarker refuses a marker that could not be stored and found again.
 func checkMarker(op, marker string) error {
-	if marker == "" {
-		return nil
-	}
-	if err := helpdesk.CheckMarker(marker); err != nil {
-		return &helpdesk.Error{Provider: helpdesk.Autotask, Op: op, Kind: helpdesk.ErrInvalid, Message: err.Error(), Err: err}
-	}
-	return nil
+	return helpdesk.MarkerError(helpdesk.Autotask, op, marker, false)
 }

@@ -9,31 +9,18 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
-// findSkew widens FindTicket's window below since: the caller's clock and
-// Halo's may disagree by this much.
-const findSkew = 5 * time.Minute
-
 // checkMarker refuses a marker that could not be stored and found again.
 func checkMarker(op, marker string) error {
-	if marker == "" {
-		return nil
-	}
-	if err := helpdesk.CheckMarker(marker); err != nil {
-		return &helpdesk.Error{Provider: helpdesk.HaloPSA, Op: op, Kind: helpdesk.ErrInvalid, Message: err.Error(), Err: err}
-	}
-	return nil
+	return helpdesk.MarkerError(helpdesk.HaloPSA, op, marker, false)
 }
 
+// findMarker refuses an empty or malformed marker: it can match nothing.
 func findMarker(op, marker string) error {
-	if marker == "" {
-		return &helpdesk.Error{Provider: helpdesk.HaloPSA, Op: op, Kind: helpdesk.ErrInvalid,
-			Message: helpdesk.ErrNoMarker.Error(), Err: helpdesk.ErrNoMarker}
-	}
-	return checkMarker(op, marker)
+	return helpdesk.MarkerError(helpdesk.HaloPSA, op, marker, true)
 }
 
 // FindTicket implements helpdesk.Provider: GET /Tickets updated since
-// (less findSkew; a ticket created since was last updated since too),
+// (less helpdesk.FindSkew; a ticket created since was last updated since too),
 // newest first, with includedetails=true, searched for the marker line in
 // details. Halo's free-text search is not used: what it matches is not
 // documented.
@@ -44,7 +31,7 @@ func (c *Client) FindTicket(ctx context.Context, marker string, since time.Time)
 	}
 	v := url.Values{"order": {"id"}, "orderdesc": {"true"}, "includedetails": {"true"}}
 	if !since.IsZero() {
-		v.Set("lastupdatefromdate", formatTime(since.Add(-findSkew).Truncate(time.Second)))
+		v.Set("lastupdatefromdate", formatTime(since.Add(-helpdesk.FindSkew).Truncate(time.Second)))
 	}
 	l := list{op: op, path: "/Tickets", key: "tickets", query: v, size: c.cfg.MaxPageSize}
 	for page, err := range c.pages(ctx, l) {

@@ -11,27 +11,14 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
-// findSkew widens FindTicket's window below since: the caller's clock and
-// Zoho's may disagree by this much.
-const findSkew = 5 * time.Minute
-
 // checkMarker refuses a marker that could not be stored and found again.
 func checkMarker(op, marker string) error {
-	if marker == "" {
-		return nil
-	}
-	if err := helpdesk.CheckMarker(marker); err != nil {
-		return &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: op, Kind: helpdesk.ErrInvalid, Message: err.Error(), Err: err}
-	}
-	return nil
+	return helpdesk.MarkerError(helpdesk.ZohoDesk, op, marker, false)
 }
 
+// findMarker refuses an empty or malformed marker: it can match nothing.
 func findMarker(op, marker string) error {
-	if marker == "" {
-		return &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: op, Kind: helpdesk.ErrInvalid,
-			Message: helpdesk.ErrNoMarker.Error(), Err: helpdesk.ErrNoMarker}
-	}
-	return checkMarker(op, marker)
+	return helpdesk.MarkerError(helpdesk.ZohoDesk, op, marker, true)
 }
 
 // noteContent is a comment's text: the author's name first (Zoho writes
@@ -57,7 +44,7 @@ func timeDescription(notes, marker string) string {
 // FindTicket implements helpdesk.Provider. Search is behind an index that
 // lags writes [3P R7], so a just-created ticket could look absent there;
 // this reads GET /tickets sorted by -createdTime instead (no index), page
-// by page down to since (less findSkew), and reads each ticket of that
+// by page down to since (less helpdesk.FindSkew), and reads each ticket of that
 // window whole, because the list view leaves the description out [3P R8].
 // Its cost is one list call per 100 tickets created since, plus one read
 // per such ticket.
@@ -66,7 +53,7 @@ func (c *Client) FindTicket(ctx context.Context, marker string, since time.Time)
 	if err := findMarker(op, marker); err != nil {
 		return helpdesk.Ticket{}, false, err
 	}
-	floor := since.Add(-findSkew)
+	floor := since.Add(-helpdesk.FindSkew)
 	q := url.Values{"sortBy": {"-createdTime"}}
 	for page, err := range c.listPages(ctx, op, "/tickets", q, ticketPage) {
 		if err != nil {
