@@ -178,6 +178,13 @@ func testInactiveAssignee(t *testing.T, s *suite) {
 	if w, _ := s.World.Ticket(tk.ID); w.AssigneeID == member.ID {
 		t.Error("an inactive member was assigned")
 	}
+	m := marker(t, "inactive")
+	_, err = s.Provider.AddTimeEntry(ctx(t), helpdesk.NewTimeEntry{TicketID: s.ID(tk.ID), MemberID: s.ID(member.ID),
+		Start: s.World.Now().Add(-time.Hour), Hours: 0.5, Notes: "x", Marker: m})
+	final(t, "time for an inactive member", err, helpdesk.ErrInvalid, helpdesk.ErrNotFound)
+	if n := len(s.timeWith(tk.ID, m)); n != 0 {
+		t.Errorf("time logged for an inactive member (%d entries)", n)
+	}
 }
 
 func testDeletedTicket(t *testing.T, s *suite) {

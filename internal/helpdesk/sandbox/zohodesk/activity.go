@@ -234,8 +234,8 @@ func (e *Emulator) newTimeEntry(b body, t sandbox.Ticket) (sandbox.TimeEntry, *a
 		return te, ae
 	}
 	if present {
-		if _, ok := e.lookups().members[owner]; !ok {
-			return te, invalidData("ownerId", "invalid", "Agent does not exist")
+		if m, ok := e.lookups().members[owner]; !ok || !m.Active {
+			return te, invalidData("ownerId", "invalid", "Agent does not exist or is not active")
 		}
 		te.MemberID = owner
 	}
