@@ -38,3 +38,32 @@ func TestImpersonationRefused(t *testing.T) {
 		t.Error("the note was written anyway")
 	}
 }
+
+// A write made as a member comes back as that member's webhook: Autotask
+// records the impersonated resource as the person who made the change, so
+// the API user's exclusion does not suppress it.
+func TestImpersonatedWriteWebhook(t *testing.T) {
+	e := newEnv(t, envOpts{tickets: 20})
+	secret := helpdesk.Secret("writeback-secret")
+	rc := newReceiver(t, e.client, secret)
+	registerAll(t, e, rc.srv.URL, secret)
+	target := e.liveTickets()[2]
+	member := e.world.Members()[3]
+	n, err := e.client.AddNote(ctx(t), strconv.FormatInt(target.ID, 10), helpdesk.NewNote{Text: "from Horizon",
+		MemberID: strconv.FormatInt(member.ID, 10), Marker: "hz-hook-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(n.ExternalID, 10, 64)
+	var ev helpdesk.CallbackEvent
+	eventually(t, "note delivery", func() (ok bool) {
+		ev, ok = rc.find(helpdesk.EntityNotes, id, helpdesk.ActionCreated)
+		return ok
+	})
+	if ev.Actor != strconv.FormatInt(member.ID, 10) || ev.TicketID != strconv.FormatInt(target.ID, 10) {
+		t.Errorf("event = %+v, want actor %d on ticket %d", ev, member.ID, target.ID)
+	}
+	if n.AuthorID != strconv.FormatInt(member.ID, 10) {
+		t.Errorf("note author = %s, want %d", n.AuthorID, member.ID)
+	}
+}
