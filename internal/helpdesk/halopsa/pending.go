@@ -7,9 +7,8 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
-// The marker look-ups and the API user are not implemented yet for this
-// provider: they report ErrUnsupported, which callers treat as "cannot
-// tell" (never as "absent").
+// The API user is not implemented yet for this provider: it reports
+// ErrUnsupported, which callers treat as "cannot tell".
 
 // APIUser implements helpdesk.Provider.
 func (c *Client) APIUser(ctx context.Context) (helpdesk.Member, error) {
