@@ -1,12 +1,15 @@
 // Package transport is the HTTP layer every PSA client shares: one
 // http.Client with timeouts, a client-side rate limiter, a concurrency cap,
 // retries with exponential backoff and full jitter for 429, 5xx, timeouts
-// and broken bodies (honouring Retry-After), none for other 4xx, request
-// metrics, and errors that never carry a credential. It knows nothing of
-// any PSA's wire format: providers pass hooks to read their error bodies.
+// and broken bodies (honouring Retry-After), none for other 4xx, a bound
+// on the size of a response, request metrics, a log line at info level
+// for every wait before a retry, and errors that never carry a
+// credential. It knows nothing of any PSA's wire format: providers pass
+// hooks to read their error bodies.
 package transport
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,8 +28,34 @@ import (
 	"github.com/horizon/reconciler/internal/metrics"
 )
 
-// MaxBody bounds a response body; a PSA page is far smaller.
-const MaxBody = 64 << 20
+// DefaultMaxResponseBytes bounds a response body unless
+// Config.MaxResponseBytes says otherwise. A full page of the largest
+// records Horizon reads (1,000 ConnectWise tickets) is a few MiB; a body
+// over the bound is refused rather than held in memory, so that one
+// hostile page cannot take the process past its memory limit.
+const DefaultMaxResponseBytes = 32 << 20
+
+// TooLargeError is a response whose body was over the bound. It is not
+// retried: the same request would get the same body.
+type TooLargeError struct {
+	Limit int64
+}
+
+// Error implements error.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("response body larger than the limit of %s", FormatBytes(e.Limit))
+}
+
+// FormatBytes prints n in MiB or KiB when it is a whole number of them.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // Config configures a Client. Zero values take the defaults noted.
 type Config struct {
@@ -47,9 +76,13 @@ type Config struct {
 	// 250 ms and 30 s. MaxRetryAfter caps a server-requested wait
 	// (default 2 m): a longer one is returned to the caller as an error.
 	BaseBackoff, MaxBackoff, MaxRetryAfter time.Duration
+	// MaxResponseBytes bounds a response body; default
+	// DefaultMaxResponseBytes. A longer body is a *TooLargeError.
+	MaxResponseBytes int64
 	// Metrics records requests; nil records nothing.
 	Metrics *metrics.Metrics
-	// Logger logs retries at debug level; default slog.Default().
+	// Logger logs each wait before a retry at info level (a run slowed
+	// by minutes of Retry-After must say so); default slog.Default().
 	Logger *slog.Logger
 	// ErrorMessage extracts the provider's message from an error body;
 	// default: the body's first 200 bytes. It must not return secrets.
@@ -90,6 +123,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	c := &Client{cfg: cfg, sleep: sleepCtx}
 	if cfg.RatePerSecond > 0 {
@@ -134,6 +170,13 @@ func (c *Client) DoJSON(ctx context.Context, op string, build RequestFunc, out a
 	})
 }
 
+// DoDecode is Do followed by decode on the 2xx body. An error from decode
+// (a listing answered with an empty body, null or HTML) is retried like a
+// transient failure and, when the tries are spent, returned.
+func (c *Client) DoDecode(ctx context.Context, op string, build RequestFunc, decode func(body []byte) error) (*Response, error) {
+	return c.do(ctx, op, build, decode)
+}
+
 func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode func([]byte) error) (*Response, error) {
 	refreshed := false
 	var last error
@@ -156,7 +199,8 @@ func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode fu
 			attempt--
 			continue
 		}
-		if !helpdesk.Retryable(err) || attempt == c.cfg.MaxAttempts || !retrySafe(ctx, err) {
+		var tooLarge *TooLargeError
+		if !helpdesk.Retryable(err) || errors.As(err, &tooLarge) || attempt == c.cfg.MaxAttempts || !retrySafe(ctx, err) {
 			break
 		}
 		wait := c.backoff(attempt)
@@ -166,8 +210,8 @@ func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode fu
 			}
 			wait = ra
 		}
-		c.cfg.Logger.DebugContext(ctx, "psa request retry", "provider", c.cfg.Provider, "op", op,
-			"attempt", attempt, "wait", wait, "err", err)
+		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", c.cfg.Provider, "op", op,
+			"cause", cause(err), "wait", wait, "attempt", attempt, "max_attempts", c.cfg.MaxAttempts)
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return nil, err
 		}
@@ -208,9 +252,13 @@ func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Respo
 		c.observe(op, "error", start)
 		return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", scrub(err))
 	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody))
+	body, err := readBody(res, c.cfg.MaxResponseBytes)
 	res.Body.Close()
 	c.observe(op, strconv.Itoa(res.StatusCode), start)
+	var tooLarge *TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, c.errorf(op, helpdesk.ErrTransient, res.StatusCode, "", err)
+	}
 	if err != nil {
 		return nil, c.errorf(op, helpdesk.ErrTransient, res.StatusCode, "", fmt.Errorf("read body: %w", err))
 	}
@@ -219,6 +267,39 @@ func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Respo
 		return out, nil
 	}
 	return nil, c.statusError(op, out)
+}
+
+// readBody reads a body of at most limit bytes. It sizes its buffer from
+// Content-Length when the server sent one within the bound (growing a
+// buffer by doubling would hold up to twice the body), and stops reading
+// at limit+1 bytes.
+func readBody(res *http.Response, limit int64) ([]byte, error) {
+	if res.ContentLength > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	var buf bytes.Buffer
+	if res.ContentLength > 0 {
+		buf.Grow(int(res.ContentLength) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(res.Body, limit+1))
+	if n > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// cause names why a request is retried, for the log: the error's kind and
+// status, and the provider's message or the transport failure. Errors
+// here never carry a URL or a credential (see scrub).
+func cause(err error) string {
+	var e *helpdesk.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	return e.Error()
 }
 
 func (c *Client) statusError(op string, r *Response) error {

@@ -69,7 +69,7 @@ type harness struct {
 	sleeps []time.Duration
 }
 
-func newHarness(t *testing.T, cfg Config, steps ...http.HandlerFunc) *harness {
+func newHarness(t testing.TB, cfg Config, steps ...http.HandlerFunc) *harness {
 	t.Helper()
 	h := &harness{s: &script{steps: steps}, m: metrics.New(prometheus.NewRegistry())}
 	h.srv = httptest.NewServer(h.s)
@@ -98,7 +98,7 @@ func (h *harness) get(path string) RequestFunc {
 	}
 }
 
-func (h *harness) do(t *testing.T) (*Response, error) {
+func (h *harness) do(t testing.TB) (*Response, error) {
 	t.Helper()
 	var out map[string]any
 	return h.c.DoJSON(context.Background(), "op", h.get("/x?user=alice&token=hunter2"), &out)
