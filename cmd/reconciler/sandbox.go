@@ -32,6 +32,7 @@ type sandboxFlags struct {
 	dropHooks  float64
 	retryAfter time.Duration
 	now        string // RFC 3339 anchor of the generated timestamps; "" for the start time
+	pageFaults []string
 }
 
 func (m *Main) sandboxCommand() *cobra.Command {
@@ -62,6 +63,9 @@ func (m *Main) sandboxCommand() *cobra.Command {
 	fl.DurationVar(&f.retryAfter, "retry-after", 0, "Retry-After sent with injected 429s (0: none).")
 	fl.Float64Var(&f.errorRate, "error-rate", 0, "Fraction of requests answered with a 500.")
 	fl.Float64Var(&f.dropHooks, "drop-webhooks", 0, "Fraction of webhook deliveries silently dropped.")
+	fl.StringArrayVar(&f.pageFaults, "page-fault", nil, "Corrupt chosen answers of a list endpoint, e.g. "+
+		"'path=/service/tickets,page=3,body=null' (keys: path, page, times (0: every answer from page on), body "+
+		"(empty, null, truncated, html, oversized, bigfield, wrongtype), size, field, record); repeatable.")
 	fl.StringVar(&f.now, "now", "", "Anchor the generated timestamps at this RFC 3339 time instead of the start time: "+
 		"the same --tickets, --seed and --now give the same data, timestamps included.")
 	return cmd
@@ -87,9 +91,18 @@ func startSandbox(f sandboxFlags) (*startedSandbox, error) {
 		}
 	}
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: f.tickets, Seed: f.seed, Now: now})
+	var pages []sandbox.PageFault
+	for _, s := range f.pageFaults {
+		pf, err := sandbox.ParsePageFault(s)
+		if err != nil {
+			return nil, &usageError{message: "--page-fault: " + err.Error(),
+				hint: "--page-fault 'path=/service/tickets,page=3,body=null'"}
+		}
+		pages = append(pages, pf)
+	}
 	faults := sandbox.NewFaults(f.seed)
 	faults.Set(sandbox.FaultSettings{RequestsPerSecond: f.rateLimit, RetryAfter: f.retryAfter,
-		ErrorRate: f.errorRate, DropWebhooks: f.dropHooks})
+		ErrorRate: f.errorRate, DropWebhooks: f.dropHooks, Pages: pages})
 	em, err := sandbox.New(f.provider, sandbox.Options{World: world, Faults: faults})
 	if err != nil {
 		return nil, &usageError{message: err.Error(), hint: "reconciler sandbox --help"}

@@ -32,6 +32,8 @@ type FaultSettings struct {
 	// Unauthorized answers every API request as if the credentials had
 	// been revoked.
 	Unauthorized bool
+	// Pages corrupt chosen answers of list endpoints (see PageFault).
+	Pages []PageFault
 }
 
 // Faults injects faults; safe for concurrent use, deterministic for a
@@ -44,6 +46,8 @@ type Faults struct {
 	n     int64
 	last  time.Time
 	token float64
+	// pageSeen counts requests per page fault (index in s.Pages).
+	pageSeen map[int]int
 }
 
 // NewFaults returns a fault injector seeded for repeatable runs.
@@ -57,6 +61,7 @@ func (f *Faults) Set(s FaultSettings) {
 	defer f.mu.Unlock()
 	f.s = s
 	f.token = s.RequestsPerSecond
+	f.pageSeen = nil
 }
 
 // Settings returns the settings in force.
@@ -166,6 +171,12 @@ func (f *Faults) Wrap(next http.Handler, ew ErrorWriters, skip func(*http.Reques
 			next.ServeHTTP(rec, r)
 			WriteTruncated(w, rec.status, rec.h, rec.buf.Bytes())
 		default:
+			if pf, ok := f.pageFault(r.URL.Path); ok {
+				rec := &recorder{h: http.Header{}, status: 200}
+				next.ServeHTTP(rec, r)
+				writeCorrupted(w, rec, pf)
+				return
+			}
 			next.ServeHTTP(w, r)
 		}
 	})
