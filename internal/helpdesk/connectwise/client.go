@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/listing"
 	"github.com/horizon/reconciler/internal/helpdesk/transport"
 	"github.com/horizon/reconciler/internal/metrics"
 )
@@ -86,6 +87,12 @@ type Config struct {
 	// them small); zero takes the transport defaults.
 	MaxAttempts             int
 	BaseBackoff, MaxBackoff time.Duration
+	// MaxResponseBytes bounds an answer (zero: the transport's 32 MiB);
+	// MaxFieldBytes bounds one field of a listed record (zero: 1 MiB): a
+	// record with a larger field is skipped and reported through
+	// Query.Skip.
+	MaxResponseBytes int64
+	MaxFieldBytes    int
 }
 
 // Client is a ConnectWise Manage API client. It is safe for concurrent
@@ -102,6 +109,7 @@ type Client struct {
 	apiRoot  string // scheme://host/{codebase}apis/3.0, once discovered
 	keyMu    sync.Mutex
 	keyCache map[string]string
+	apiUser  apiUserCache
 }
 
 var _ helpdesk.Provider = (*Client)(nil)
@@ -158,7 +166,7 @@ func (c *Client) transportConfig() transport.Config {
 	return transport.Config{
 		Provider: helpdesk.ConnectWise, HTTPClient: c.cfg.HTTPClient,
 		RatePerSecond: rate, Burst: burst, MaxAttempts: c.cfg.MaxAttempts,
-		BaseBackoff: c.cfg.BaseBackoff, MaxBackoff: c.cfg.MaxBackoff,
+		BaseBackoff: c.cfg.BaseBackoff, MaxBackoff: c.cfg.MaxBackoff, MaxResponseBytes: c.cfg.MaxResponseBytes,
 		Metrics: c.cfg.Metrics, Logger: c.cfg.Logger, ErrorMessage: c.errorMessage,
 	}
 }
@@ -204,6 +212,28 @@ type request struct {
 
 // call sends r and decodes a 2xx body into out (nil: ignore the body).
 func (c *Client) call(ctx context.Context, op string, r request, out any) (*transport.Response, error) {
+	return c.send(ctx, op, r, func(build transport.RequestFunc) (*transport.Response, error) {
+		return c.t.DoJSON(ctx, op, build, out)
+	})
+}
+
+// list sends r, a GET of a list endpoint, and returns the records of the
+// answer. An answer that is not a JSON array (an empty body, null, HTML)
+// is retried and then an error: only an empty array ends a walk.
+func (c *Client) list(ctx context.Context, op string, r request) ([]json.RawMessage, *transport.Response, error) {
+	var raws []json.RawMessage
+	res, err := c.send(ctx, op, r, func(build transport.RequestFunc) (*transport.Response, error) {
+		return c.t.DoDecode(ctx, op, build, func(b []byte) error {
+			var err error
+			raws, err = listing.Array(b)
+			return err
+		})
+	})
+	return raws, res, err
+}
+
+// send builds r's request against the API root and sends it with do.
+func (c *Client) send(ctx context.Context, op string, r request, do func(transport.RequestFunc) (*transport.Response, error)) (*transport.Response, error) {
 	root, err := c.root(ctx)
 	if err != nil {
 		return nil, err
@@ -221,7 +251,7 @@ func (c *Client) call(ctx context.Context, op string, r request, out any) (*tran
 	build := func(ctx context.Context) (*http.Request, error) {
 		return c.newRequest(ctx, r.method, u, body, r.header)
 	}
-	res, err := c.t.DoJSON(ctx, op, build, out)
+	res, err := do(build)
 	return res, hint(err)
 }
 

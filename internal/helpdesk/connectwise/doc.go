@@ -50,7 +50,20 @@
 //     astray. Paging ends on an empty page, on a Link header without
 //     rel="next", or on a page shorter than an earlier page; the first
 //     page is never judged short, so a server-side cap below the requested
-//     size does not end the walk early.
+//     size does not end the walk early. Small lists (boards, statuses,
+//     types, priorities, callbacks, one ticket's notes) are walked with
+//     navigable paging, whose Link header leaves out rel="next" on the
+//     last page, so they cost one request, not a second empty one;
+//     forward-only paging always sends a next link and so ends only on an
+//     empty page.
+//   - A list answer must be a JSON array: an empty body, null, HTML or
+//     cut-off JSON is retried and then fails the walk, never taken for
+//     the end of the data. Records are decoded one by one; one that does
+//     not decode, or has a field over Config.MaxFieldBytes, is left out
+//     and reported through Query.Skip with its id. An answer over
+//     Config.MaxResponseBytes fails the walk without being fetched again.
+//   - The API member is GET /system/myMembers, a MyMember object for the
+//     keys' member [K: public clients' MyMembersApi]; read once per client.
 //   - PATCH takes a JSON array of {op, path, value}; references are
 //     replaced whole ({"op":"replace","path":"status","value":{"id":17}})
 //     [D, checked in R1]; 200 on success [D]. POST answers 201 with the

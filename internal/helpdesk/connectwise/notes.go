@@ -22,7 +22,7 @@ func (c *Client) Notes(ctx context.Context, ticketID string) ([]helpdesk.Note, e
 	if err != nil {
 		return nil, fmt.Errorf("connectwise: list notes: %w: %w", helpdesk.ErrNotFound, err)
 	}
-	s := listSpec{op: "list notes", path: fmt.Sprintf("/service/tickets/%d/notes", n)}
+	s := listSpec{op: "list notes", path: fmt.Sprintf("/service/tickets/%d/notes", n), entity: helpdesk.EntityNotes, small: true}
 	var out []helpdesk.Note
 	for page, err := range stream(ctx, c, s, toNote) {
 		if err != nil {
@@ -99,7 +99,7 @@ func toNote(raw json.RawMessage) (helpdesk.Note, error) {
 // tickets updated after q.Since.
 func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.TimeEntry, error] {
 	s := listSpec{op: "list time entries", path: "/time/entries", since: q.Since, size: q.PageSize,
-		conds: []string{`chargeToType="` + chargeServiceTicket + `"`}}
+		conds: []string{`chargeToType="` + chargeServiceTicket + `"`}, entity: helpdesk.EntityTimeEntries, skip: q.Skip}
 	return stream(ctx, c, s, toTimeEntry)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/listing"
 )
 
 // listSpec is one list endpoint walk.
@@ -21,6 +22,16 @@ type listSpec struct {
 	conds []string // extra conditions, ANDed
 	since time.Time
 	size  int
+	// entity and skip report records left out (wrong type, oversized
+	// field); skip may be nil.
+	entity helpdesk.Entity
+	skip   func(helpdesk.Skipped)
+	// small marks a short list whose records do not move during a walk
+	// (picklists, one ticket's notes): it is walked with navigable
+	// paging, whose Link header leaves out rel="next" on the last page,
+	// so the walk ends without asking for an empty page. Forward-only
+	// paging always sends a next link [D] and ends only on an empty page.
+	small bool
 }
 
 // conditions returns the conditions parameter for s.
@@ -46,10 +57,15 @@ func pageSize(n int) int {
 	return n
 }
 
-// stream walks a list endpoint page by page, converting each record.
+// stream walks a list endpoint page by page, converting each record. A
+// record that cannot be converted is left out and reported to s.skip.
 func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
-		p := &pager{mode: c.cfg.Paging, size: pageSize(s.size), page: 1}
+		mode := c.cfg.Paging
+		if s.small {
+			mode = Navigable
+		}
+		p := &pager{mode: mode, size: pageSize(s.size), page: 1}
 		for {
 			raws, links, err := c.fetchPage(ctx, s, p)
 			if err == nil && len(raws) == 0 {
@@ -58,7 +74,8 @@ func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.Ra
 			var items []T
 			var lastID int64
 			if err == nil {
-				items, lastID, err = convertPage(raws, conv)
+				items = listing.Records(raws, s.entity, c.cfg.MaxFieldBytes, conv, s.skip)
+				lastID, _ = strconv.ParseInt(listing.ID(raws[len(raws)-1]), 10, 64)
 			}
 			if err == nil {
 				err = p.advance(len(raws), lastID, links)
@@ -90,32 +107,11 @@ func (c *Client) fetchPage(ctx context.Context, s listSpec, p *pager) ([]json.Ra
 			q.Set("pageId", strconv.FormatInt(p.pageID, 10))
 		}
 	}
-	var raws []json.RawMessage
-	res, err := c.call(ctx, s.op, request{method: http.MethodGet, path: s.path, query: q, header: h}, &raws)
+	raws, res, err := c.list(ctx, s.op, request{method: http.MethodGet, path: s.path, query: q, header: h})
 	if err != nil {
 		return nil, "", err
 	}
 	return raws, strings.Join(res.Header.Values("Link"), ", "), nil
-}
-
-func convertPage[T any](raws []json.RawMessage, conv func(json.RawMessage) (T, error)) ([]T, int64, error) {
-	items := make([]T, 0, len(raws))
-	var lastID int64
-	for _, raw := range raws {
-		var id struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(raw, &id); err != nil {
-			return nil, 0, fmt.Errorf("decode record: %w", err)
-		}
-		it, err := conv(raw)
-		if err != nil {
-			return nil, 0, fmt.Errorf("decode record %d: %w", id.ID, err)
-		}
-		items = append(items, it)
-		lastID = id.ID
-	}
-	return items, lastID, nil
 }
 
 // pager holds the position of a walk and decides when it ends.

@@ -47,7 +47,7 @@ func (c *Client) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 }
 
 func (c *Client) boards(ctx context.Context) ([]boardWire, error) {
-	all, err := collect(ctx, c, listSpec{op: "list boards", path: "/service/boards"}, decode[boardWire])
+	all, err := collect(ctx, c, listSpec{op: "list boards", path: "/service/boards", small: true}, decode[boardWire])
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +62,11 @@ func (c *Client) boards(ctx context.Context) ([]boardWire, error) {
 
 func (c *Client) boardPicklists(ctx context.Context, b boardWire) ([]helpdesk.Picklist, error) {
 	path := fmt.Sprintf("/service/boards/%d", b.ID)
-	statuses, err := collect(ctx, c, listSpec{op: "list board statuses", path: path + "/statuses"}, decode[boardStatusWire])
+	statuses, err := collect(ctx, c, listSpec{op: "list board statuses", path: path + "/statuses", small: true}, decode[boardStatusWire])
 	if err != nil {
 		return nil, err
 	}
-	types, err := collect(ctx, c, listSpec{op: "list board types", path: path + "/types"}, decode[boardTypeWire])
+	types, err := collect(ctx, c, listSpec{op: "list board types", path: path + "/types", small: true}, decode[boardTypeWire])
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func statusValue(s boardStatusWire) helpdesk.PicklistValue {
 }
 
 func (c *Client) priorities(ctx context.Context) (helpdesk.Picklist, error) {
-	prios, err := collect(ctx, c, listSpec{op: "list priorities", path: "/service/priorities"}, decode[priorityWire])
+	prios, err := collect(ctx, c, listSpec{op: "list priorities", path: "/service/priorities", small: true}, decode[priorityWire])
 	if err != nil {
 		return helpdesk.Picklist{}, err
 	}

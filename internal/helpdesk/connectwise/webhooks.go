@@ -102,7 +102,7 @@ func description(account, key, fp string) string {
 // Webhooks implements helpdesk.Provider: the callbacks of the record types
 // Horizon uses, Horizon's and other tools'.
 func (c *Client) Webhooks(ctx context.Context) ([]helpdesk.Webhook, error) {
-	all, err := collect(ctx, c, listSpec{op: "list callbacks", path: "/system/callbacks"}, decode[callbackWire])
+	all, err := collect(ctx, c, listSpec{op: "list callbacks", path: "/system/callbacks", small: true}, decode[callbackWire])
 	if err != nil {
 		return nil, wrapErr("webhooks", err)
 	}

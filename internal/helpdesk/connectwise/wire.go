@@ -3,6 +3,7 @@ package connectwise
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,6 +219,9 @@ type callbackWire struct {
 	InactiveFlag         bool   `json:"inactiveFlag"`
 	IsSelfSuppressedFlag bool   `json:"isSelfSuppressedFlag"`
 }
+
+// errNoID is a record answered without its id.
+var errNoID = errors.New("record without an id")
 
 // decode unmarshals raw into a fresh T.
 func decode[T any](raw json.RawMessage) (T, error) {

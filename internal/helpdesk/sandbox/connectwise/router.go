@@ -39,6 +39,7 @@ var routes = []route{
 	{http.MethodGet, "company/companies/{id}", (*Emulator).getCompany},
 	{http.MethodGet, "system/members", (*Emulator).listMembers},
 	{http.MethodGet, "system/members/{id}", (*Emulator).getMember},
+	{http.MethodGet, "system/myMembers", (*Emulator).myMember},
 	{http.MethodGet, "service/boards", (*Emulator).listBoards},
 	{http.MethodGet, "service/boards/{id}", (*Emulator).getBoard},
 	{http.MethodGet, "service/boards/{id}/statuses", (*Emulator).listStatuses},

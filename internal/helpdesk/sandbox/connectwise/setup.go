@@ -48,6 +48,17 @@ func (e *Emulator) getMember(w http.ResponseWriter, r *http.Request, ids []int64
 	writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("Member with id %d was not found.", ids[0]))
 }
 
+// myMember serves GET /system/myMembers: the member the API keys belong
+// to (a MyMember object, not a list [K]). Every request is made with the
+// World's API member's keys.
+func (e *Emulator) myMember(w http.ResponseWriter, r *http.Request, _ []int64) {
+	if err := checkParams(r.URL.Query(), e.Settings()); err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidObject", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, e.snap().member(e.world.APIUser()))
+}
+
 var contactFields = fieldSet[view[sandbox.Contact]]{
 	"id":                {kNumber, func(c view[sandbox.Contact]) val { return num(c.v.ID) }},
 	"firstname":         {kString, func(c view[sandbox.Contact]) val { return str(c.v.FirstName) }},
