@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // request is one API call.
@@ -81,13 +82,24 @@ func (c *Client) send(ctx context.Context, r request, root string, body []byte, 
 		impersonate(ctx, r.method, req.Header)
 		return req, nil
 	}
-	resp, err := c.t.DoJSON(ctx, r.op, build, out)
+	var resp *transport.Response
+	if d, ok := out.(bodyDecoder); ok {
+		resp, err = c.t.DoDecode(ctx, r.op, build, d.decodeBody)
+	} else {
+		resp, err = c.t.DoJSON(ctx, r.op, build, out)
+	}
 	if err == nil && out != nil && len(bytes.TrimSpace(resp.Body)) == 0 && resp.Status != http.StatusNoContent {
 		// DoJSON accepts an empty body; an answer Horizon must read cannot be.
 		return &helpdesk.Error{Provider: helpdesk.Autotask, Op: r.op, Kind: helpdesk.ErrTransient,
 			Status: resp.Status, Message: "empty response body"}
 	}
 	return err
+}
+
+// bodyDecoder is an answer that reads and checks its own body (a query
+// page): a body it refuses is retried like a transient failure.
+type bodyDecoder interface {
+	decodeBody([]byte) error
 }
 
 // authorize sets the three credential headers [D][K].

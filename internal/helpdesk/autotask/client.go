@@ -78,6 +78,16 @@ type Config struct {
 	// (tests make them small); zero takes the transport defaults.
 	MaxAttempts                            int
 	BaseBackoff, MaxBackoff, MaxRetryAfter time.Duration
+	// MaxResponseBytes bounds an answer (zero: the transport's 32 MiB);
+	// MaxFieldBytes bounds one field of a listed record (zero: 1 MiB): a
+	// record with a larger field is skipped and reported through
+	// Query.Skip.
+	MaxResponseBytes int64
+	MaxFieldBytes    int
+	// PicklistTTL is how long the ticket picklist labels used to name
+	// statuses, priorities, types and queues on tickets are kept before
+	// they are read again; zero means DefaultPicklistTTL.
+	PicklistTTL time.Duration
 }
 
 // Client is an Autotask REST API client. It is safe for concurrent use.
@@ -92,6 +102,8 @@ type Client struct {
 	userKnown bool   // zone discovery accepted Username
 
 	cache lookups
+	// labels names the picklist values on tickets.
+	labels labels
 }
 
 var _ helpdesk.Provider = (*Client)(nil)
@@ -144,7 +156,7 @@ func (c *Client) transportConfig() transport.Config {
 		Provider: helpdesk.Autotask, HTTPClient: c.cfg.HTTPClient,
 		MaxConcurrent: MaxConcurrent, MaxAttempts: c.cfg.MaxAttempts,
 		BaseBackoff: c.cfg.BaseBackoff, MaxBackoff: c.cfg.MaxBackoff, MaxRetryAfter: c.cfg.MaxRetryAfter,
-		Metrics: c.cfg.Metrics, Logger: c.cfg.Logger,
+		MaxResponseBytes: c.cfg.MaxResponseBytes, Metrics: c.cfg.Metrics, Logger: c.cfg.Logger,
 		ErrorMessage: c.errorMessage, Classify: classify,
 	}
 }

@@ -37,13 +37,24 @@
 //     by GET without a body; a 405 there is retried as a POST with the
 //     original query (clients do both [K]). A next URL must stay on the API
 //     host. Records are de-duplicated by id within a stream, as timestamps
-//     repeat [K].
+//     repeat [K]. A query answer must be an object with an items list: an
+//     empty body, null, HTML, cut-off JSON or a missing items is retried
+//     and then fails the stream, never taken for the last page. Records
+//     are decoded one by one: one that does not decode, or has a field over
+//     Config.MaxFieldBytes, is left out and reported through Query.Skip
+//     with its id. An answer over Config.MaxResponseBytes fails the stream.
 //   - GET /{Entity}/{id} answers {"item":null} for a missing id [K]:
 //     ErrNotFound.
 //   - Picklists are the Tickets fields status, priority, queueID and
 //     ticketType in GET /Tickets/entityInformation/fields; values are
 //     strings there and integers on entities [K]. Status 5 is Complete
-//     (closed) [K]. No picklist can be created: ErrUnsupported.
+//     (closed) [K]. No picklist can be created: ErrUnsupported. Tickets
+//     carry values only, so their status, priority, type and queue are
+//     named from these labels, kept per client for Config.PicklistTTL
+//     (15 minutes) and read again sooner when a ticket holds a value the
+//     labels lack.
+//   - The API user (APIUser) is Config.APIResourceID or the resource whose
+//     userName or email is the configured username.
 //
 // Writing
 //   - POST /{Entity} and PATCH /{Entity} (id in the body, changed fields

@@ -80,7 +80,9 @@ func (c *Client) ensureExcluded(ctx context.Context, k hookKind, id int64) error
 // childValues lists a webhook's child collection (GET
 // /{X}Webhooks/{id}/{child} [D]) and returns the set of one integer field.
 func (c *Client) childValues(ctx context.Context, entity string, id int64, child, field string) (map[int64]bool, error) {
-	var page queryPage
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
 	r := request{op: opHookChild, method: http.MethodGet, path: entity + "/" + idString(id) + "/" + child}
 	if err := c.call(ctx, r, &page); err != nil {
 		return nil, err

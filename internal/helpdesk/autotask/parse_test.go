@@ -55,7 +55,8 @@ type fixture struct {
 	status int
 }
 
-var defaultFixtures = map[string]fixture{"GET zone": {file: "zone.json"}}
+var defaultFixtures = map[string]fixture{"GET zone": {file: "zone.json"},
+	"GET " + v1 + "Tickets/entityInformation/fields": {file: "ticket_fields.json"}}
 
 const v1 = "/ATServicesRest/V1.0/"
 
@@ -67,8 +68,9 @@ func TestParseTicketQuery(t *testing.T) {
 	}
 	tk := got[0]
 	want := helpdesk.Ticket{ExternalID: "8801", Number: "T20250304.0012", Summary: "VPN drops every hour",
-		Description: "User reports VPN disconnects.", Status: helpdesk.Ref{ID: "1"}, Priority: helpdesk.Ref{ID: "2"},
-		Type: helpdesk.Ref{ID: "1"}, Queue: helpdesk.Ref{ID: "29682833"}, CompanyID: "174", ContactID: "29683586",
+		Description: "User reports VPN disconnects.", Status: helpdesk.Ref{ID: "1", Name: "New"},
+		Priority: helpdesk.Ref{ID: "2", Name: "Medium"}, Type: helpdesk.Ref{ID: "1", Name: "Service Request"},
+		Queue: helpdesk.Ref{ID: "29682833", Name: "Client Portal"}, CompanyID: "174", ContactID: "29683586",
 		AssigneeID: "29682885", CreatedAt: time.Date(2025, 3, 4, 9, 58, 12, 0, time.UTC),
 		UpdatedAt: time.Date(2025, 3, 4, 10, 15, 0, 0, time.UTC)}
 	if !tk.CreatedAt.Equal(want.CreatedAt) || !tk.UpdatedAt.Equal(want.UpdatedAt) || len(tk.Raw) == 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
@@ -67,6 +68,9 @@ func (c *Client) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 	if err != nil {
 		return nil, fmt.Errorf("autotask: list picklists: %w", err)
 	}
+	c.labels.mu.Lock()
+	c.labels.set(fields, time.Now())
+	c.labels.mu.Unlock()
 	var out []helpdesk.Picklist
 	for _, tp := range ticketPicklists {
 		f, ok := fields[strings.ToLower(tp.field)]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/listing"
 )
 
 // condition is one query filter item [D][K]: {"op","field","value"}, or
@@ -30,13 +31,40 @@ type queryBody struct {
 // queryPage is a query answer [K]. nextPageUrl is opaque: the client only
 // follows it.
 type queryPage struct {
-	Items       []json.RawMessage `json:"items"`
-	PageDetails struct {
-		Count        int     `json:"count"`
-		RequestCount int     `json:"requestCount"`
-		PrevPageURL  *string `json:"prevPageUrl"`
-		NextPageURL  *string `json:"nextPageUrl"`
-	} `json:"pageDetails"`
+	Items       []json.RawMessage
+	PageDetails pageDetails
+}
+
+// pageWire is a query answer as sent; items is a pointer to tell a
+// missing or null list from an empty one.
+type pageWire struct {
+	Items       *[]json.RawMessage `json:"items"`
+	PageDetails pageDetails        `json:"pageDetails"`
+}
+
+// decodeBody reads a query answer, refusing one that holds no list (an
+// empty body, null, HTML, an object without items): the transport retries
+// it, and it is never taken for the last page.
+func (p *queryPage) decodeBody(b []byte) error {
+	if err := listing.Expect(b, '{'); err != nil {
+		return err
+	}
+	var w pageWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return &listing.NotAListError{What: "JSON that does not parse", Err: err}
+	}
+	if w.Items == nil {
+		return &listing.NotAListError{What: `an object without an "items" list`}
+	}
+	p.Items, p.PageDetails = *w.Items, w.PageDetails
+	return nil
+}
+
+type pageDetails struct {
+	Count        int     `json:"count"`
+	RequestCount int     `json:"requestCount"`
+	PrevPageURL  *string `json:"prevPageUrl"`
+	NextPageURL  *string `json:"nextPageUrl"`
 }
 
 // matchAll is the usual "every record" filter: a query needs at least one
@@ -107,9 +135,14 @@ func (c *Client) fetchPage(ctx context.Context, r request, q queryBody) (queryPa
 
 // stream runs a query and yields decoded pages. A record seen on an
 // earlier page is dropped: timestamps repeat and records move while the
-// query is paged [K].
+// query is paged [K]. A record that does not decode, or has a field over
+// Config.MaxFieldBytes, is left out and reported to skip (nil: silently).
 func stream[T any](c *Client, ctx context.Context, op, entity string, q queryBody,
-	decode func(json.RawMessage) (T, int64, error)) iter.Seq2[[]T, error] {
+	decode func(json.RawMessage) (T, int64, error), skip func(helpdesk.Skipped)) iter.Seq2[[]T, error] {
+	conv := func(raw json.RawMessage) (keyed[T], error) {
+		v, id, err := decode(raw)
+		return keyed[T]{v, id}, err
+	}
 	return func(yield func([]T, error) bool) {
 		seen := map[int64]struct{}{}
 		for raw, err := range c.pages(ctx, op, entity, q) {
@@ -117,10 +150,14 @@ func stream[T any](c *Client, ctx context.Context, op, entity string, q queryBod
 				yield(nil, fmt.Errorf("autotask: list %s: %w", entity, err))
 				return
 			}
-			out, err := decodePage(raw, seen, decode)
-			if err != nil {
-				yield(nil, fmt.Errorf("autotask: list %s: %w", entity, wireError(op, err)))
-				return
+			recs := listing.Records(raw, domainEntity(entity), c.cfg.MaxFieldBytes, conv, skip)
+			out := make([]T, 0, len(recs))
+			for _, r := range recs {
+				if _, dup := seen[r.id]; dup {
+					continue
+				}
+				seen[r.id] = struct{}{}
+				out = append(out, r.v)
 			}
 			if len(out) > 0 && !yield(out, nil) {
 				return
@@ -129,33 +166,52 @@ func stream[T any](c *Client, ctx context.Context, op, entity string, q queryBod
 	}
 }
 
-func decodePage[T any](raw []json.RawMessage, seen map[int64]struct{},
-	decode func(json.RawMessage) (T, int64, error)) ([]T, error) {
-	out := make([]T, 0, len(raw))
-	for _, item := range raw {
-		v, id, err := decode(item)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := seen[id]; dup {
-			continue
-		}
-		seen[id] = struct{}{}
-		out = append(out, v)
+// keyed is a decoded record and its id.
+type keyed[T any] struct {
+	v  T
+	id int64
+}
+
+// domainEntity names an Autotask entity in Horizon's terms, for reports
+// of skipped records.
+func domainEntity(entity string) helpdesk.Entity {
+	switch entity {
+	case "Tickets":
+		return helpdesk.EntityTickets
+	case "Contacts":
+		return helpdesk.EntityContacts
+	case "Companies":
+		return helpdesk.EntityCompanies
+	case "TimeEntries":
+		return helpdesk.EntityTimeEntries
+	case "TicketNotes":
+		return helpdesk.EntityNotes
+	case "Resources":
+		return helpdesk.EntityMembers
 	}
-	return out, nil
+	return helpdesk.Entity(entity)
 }
 
 // collect runs a query and returns every decoded record (small lists only:
-// notes of one ticket, webhook registrations).
+// notes of one ticket, webhook registrations). Unlike a stream, a record
+// that does not decode fails it: callers act on the whole list.
 func collect[T any](c *Client, ctx context.Context, op, entity string, filter []condition,
 	decode func(json.RawMessage) (T, int64, error)) ([]T, error) {
 	var all []T
-	for page, err := range stream(c, ctx, op, entity, queryBody{Filter: filter, MaxRecords: MaxPageSize}, decode) {
+	var bad *helpdesk.Skipped
+	strict := func(s helpdesk.Skipped) {
+		if bad == nil {
+			bad = &s
+		}
+	}
+	for page, err := range stream(c, ctx, op, entity, queryBody{Filter: filter, MaxRecords: MaxPageSize}, decode, strict) {
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, page...)
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("autotask: list %s: %w", entity, wireError(op, fmt.Errorf("record %s: %s", bad.ID, bad.Reason)))
 	}
 	return all, nil
 }

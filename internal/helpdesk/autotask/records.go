@@ -95,13 +95,13 @@ func orNoID(err error) error {
 // Contacts implements helpdesk.Provider: lastActivityDate > q.Since [K].
 func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
 	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
-	return stream(c, ctx, opContactsQuery, "Contacts", body, decodeContact)
+	return stream(c, ctx, opContactsQuery, "Contacts", body, decodeContact, q.Skip)
 }
 
 // Companies implements helpdesk.Provider: lastActivityDate > q.Since [K].
 func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
 	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
-	return stream(c, ctx, opCompaniesQuery, "Companies", body, decodeCompany)
+	return stream(c, ctx, opCompaniesQuery, "Companies", body, decodeCompany, q.Skip)
 }
 
 // Members implements helpdesk.Provider. Resources have no last-updated
@@ -109,7 +109,7 @@ func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]he
 // (Capabilities.IncrementalMembers is false).
 func (c *Client) Members(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Member, error] {
 	body := queryBody{Filter: matchAll(), MaxRecords: pageSize(q.PageSize)}
-	return stream(c, ctx, opResourcesQuery, "Resources", body, decodeMember)
+	return stream(c, ctx, opResourcesQuery, "Resources", body, decodeMember, q.Skip)
 }
 
 // resource reads one resource.
@@ -138,4 +138,28 @@ func (c *Client) apiResourceID(ctx context.Context) (int64, error) {
 		}
 		return parseID(found[0].ExternalID)
 	})
+}
+
+// APIUser implements helpdesk.Provider: the API-only resource the
+// credentials act as, Config.APIResourceID or the resource whose userName
+// (or email) is the configured username [K]. ErrNotFound when no resource
+// matches.
+func (c *Client) APIUser(ctx context.Context) (helpdesk.Member, error) {
+	id, err := c.apiResourceID(ctx)
+	if err != nil {
+		return helpdesk.Member{}, fmt.Errorf("autotask: api user: %w", err)
+	}
+	if id == 0 {
+		return helpdesk.Member{}, fmt.Errorf("autotask: api user: %w", &helpdesk.Error{Provider: helpdesk.Autotask,
+			Op: opResourcesQuery, Kind: helpdesk.ErrNotFound, Message: "no resource has the API username " + c.cfg.Username})
+	}
+	var raw json.RawMessage
+	if err := c.getItem(ctx, opResourcesGet, "Resources/"+idString(id), &raw); err != nil {
+		return helpdesk.Member{}, fmt.Errorf("autotask: api user: resource %d: %w", id, err)
+	}
+	m, _, err := decodeMember(raw)
+	if err != nil {
+		return helpdesk.Member{}, fmt.Errorf("autotask: api user: %w", wireError(opResourcesGet, err))
+	}
+	return m, nil
 }

@@ -67,7 +67,22 @@ func ref(v flexInt) helpdesk.Ref { return helpdesk.Ref{ID: v.String()} }
 // lastActivityDate > q.Since [K].
 func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
 	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
-	return stream(c, ctx, opTicketsQuery, "Tickets", body, decodeTicket)
+	return func(yield func([]helpdesk.Ticket, error) bool) {
+		for page, err := range stream(c, ctx, opTicketsQuery, "Tickets", body, decodeTicket, q.Skip) {
+			if err == nil {
+				if err = c.nameTickets(ctx, page); err != nil {
+					err = fmt.Errorf("autotask: list Tickets: %w", err)
+				}
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(page, nil) {
+				return
+			}
+		}
+	}
 }
 
 // GetTicket implements helpdesk.Provider: GET /Tickets/{id}; a missing id
@@ -85,7 +100,11 @@ func (c *Client) GetTicket(ctx context.Context, id string) (helpdesk.Ticket, err
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("autotask: get ticket %d: %w", n, wireError(opTicketsGet, err))
 	}
-	return t, nil
+	ts := []helpdesk.Ticket{t}
+	if err := c.nameTickets(ctx, ts); err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("autotask: get ticket %d: %w", n, err)
+	}
+	return ts[0], nil
 }
 
 // notFound reports an ID Autotask cannot hold (not a positive integer).

@@ -50,7 +50,7 @@ func decodeTimeEntry(raw json.RawMessage) (helpdesk.TimeEntry, int64, error) {
 // q.Since [K].
 func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.TimeEntry, error] {
 	body := queryBody{Filter: since("lastModifiedDateTime", q.Since), MaxRecords: pageSize(q.PageSize)}
-	return stream(c, ctx, opTimeQuery, "TimeEntries", body, decodeTimeEntry)
+	return stream(c, ctx, opTimeQuery, "TimeEntries", body, decodeTimeEntry, q.Skip)
 }
 
 // timeEntryCreate is the POST /TimeEntries body [D][K]. roleID is sent
