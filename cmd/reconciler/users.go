@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/providers"
 	"github.com/horizon/reconciler/internal/store"
 )
 
@@ -21,8 +25,9 @@ func (m *Main) usersCommand() *cobra.Command {
 		Short: "List helpdesk users and their Horizon mappings (the User Mapping page)",
 		Long: "Users lists every helpdesk user Horizon has synced, active first, with the Horizon user each is " +
 			"mapped to. Active users without a mapping are marked: map them in userMappings (the unmapped " +
-			"policy decides whether they are a warning or an error). New helpdesk users appear after the next " +
-			"sync without any action.",
+			"policy decides whether they are a warning or an error). Horizon's own API user (asked of the PSA " +
+			"with one request) and the users userMappings.ignore names are marked as such and never count as " +
+			"unmapped. New helpdesk users appear after the next sync without any action.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
@@ -44,24 +49,70 @@ type userRow struct {
 	Email       string `json:"email,omitempty"`
 	Active      bool   `json:"active"`
 	HorizonUser string `json:"horizonUser,omitempty"`
+	// NotTechnician says why an unmapped user does not count as unmapped:
+	// "api user" (Horizon's own) or "ignored" (userMappings.ignore).
+	NotTechnician string `json:"notTechnician,omitempty"`
 }
 
 func (m *Main) users(ctx context.Context, file, output string) error {
-	st, scope, err := m.storeFor(ctx, file)
+	cfg, err := m.loadConfig(file)
+	if err != nil {
+		return err
+	}
+	st, err := m.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	scope := store.Scope{Account: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}
 	rows, err := userRows(ctx, st, scope)
 	if err != nil {
 		return err
 	}
+	markNotTechnicians(rows, m.apiUserID(ctx, cfg), cfg.UserMappings.Ignore)
 	if output == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
 	return writeUsers(m, rows)
+}
+
+// apiUserID asks the PSA which user Horizon's credentials act as. When it
+// cannot tell, the user shows as any other and a note on stderr says why.
+func (m *Main) apiUserID(ctx context.Context, cfg *config.Config) string {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	prov, err := providers.New(ctx, cfg.Helpdesk, providers.Options{Logger: m.Logger})
+	var mem helpdesk.Member
+	if err == nil {
+		mem, err = prov.APIUser(ctx)
+	}
+	switch {
+	case errors.Is(err, helpdesk.ErrUnsupported):
+		return ""
+	case err != nil:
+		fmt.Fprintf(m.Stderr, "reconciler: could not ask the PSA for Horizon's API user (%v); it shows as any other user\n", err)
+		return ""
+	}
+	return mem.ExternalID
+}
+
+// markNotTechnicians marks Horizon's API user and the ignored users.
+func markNotTechnicians(rows []userRow, apiUserID string, ignore []config.ID) {
+	for i := range rows {
+		r := &rows[i]
+		switch {
+		case apiUserID != "" && r.ExternalID == apiUserID:
+			r.NotTechnician = "api user"
+		case slices.ContainsFunc(ignore, func(v config.ID) bool {
+			s := strings.TrimSpace(string(v))
+			return s == r.ExternalID || (r.Identifier != "" && strings.EqualFold(s, r.Identifier)) ||
+				(r.Email != "" && strings.EqualFold(s, r.Email))
+		}):
+			r.NotTechnician = "ignored"
+		}
+	}
 }
 
 func userRows(ctx context.Context, st store.Store, scope store.Scope) ([]userRow, error) {
@@ -108,7 +159,11 @@ func writeUsers(m *Main, rows []userRow) error {
 	unmapped := 0
 	for _, r := range rows {
 		h := r.HorizonUser
-		if h == "" && r.Active {
+		if h == "" && r.NotTechnician == "api user" {
+			h = "- (Horizon's API user)"
+		} else if h == "" && r.NotTechnician != "" {
+			h = "- (" + r.NotTechnician + ")"
+		} else if h == "" && r.Active {
 			h, unmapped = "UNMAPPED", unmapped+1
 		} else if h == "" {
 			h = "-"

@@ -81,7 +81,8 @@ const semanticRules = `
 ## Other checks beyond the schema
 
 - A helpdesk user, or a Horizon user, mapped twice is an error (compared without regard to case);
-  the message names the line of the first mapping.
+  the message names the line of the first mapping. So is a helpdesk user both mapped and listed in
+  ` + "`userMappings.ignore`" + `, or ignored twice.
 - A board listed twice in ` + "`picklists.statuses`" + ` or ` + "`picklists.types`" + `, or two widgets with one name, is an error.
 - Picklists a provider keeps per board (ConnectWise statuses and types) must be written as
   ` + "`{board, values}`" + ` entries; other picklists as a plain list.

@@ -167,6 +167,17 @@ func (s *semantics) mappings() {
 		s.unique(seenHorizon, strings.TrimSpace(m.HorizonUser), base+"/horizonUser",
 			"Horizon user %q is mapped twice (first at line %d); each Horizon user maps to one helpdesk user")
 	}
+	seenIgnore := map[string]string{}
+	for i, v := range s.cfg.UserMappings.Ignore {
+		ptr := fmt.Sprintf("/userMappings/ignore/%d", i)
+		value := strings.TrimSpace(string(v))
+		if first, mapped := seenPSA[strings.ToLower(value)]; mapped {
+			s.errorAt(ptr, "helpdesk user %q is both ignored and mapped (at line %d); remove it from one of them",
+				value, s.doc.at(first).line)
+			continue
+		}
+		s.unique(seenIgnore, value, ptr, "helpdesk user %q is ignored twice (first at line %d)")
+	}
 }
 
 // unique reports value at ptr when seen already holds it; format takes the

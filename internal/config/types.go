@@ -163,6 +163,9 @@ type UserMappings struct {
 	Drift          DriftMode      `json:"drift"`
 	UnmappedPolicy UnmappedPolicy `json:"unmappedPolicy"`
 	Mappings       []UserMapping  `json:"mappings,omitempty"`
+	// Ignore lists PSA users (ID, login or email) that never count as
+	// unmapped: service accounts of other tools.
+	Ignore []ID `json:"ignore,omitempty"`
 }
 
 // UserMapping binds one PSA user to one Horizon user.

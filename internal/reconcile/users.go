@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -53,8 +54,46 @@ func (r *Reconciler) planUsers(ctx context.Context, p *Plan) error {
 			p.gate(r.unbind(cur, members), um.Drift, false)
 		}
 	}
-	r.planUnmapped(p, members, wanted)
+	r.planUnmapped(p, members, wanted, r.notTechnicians(ctx, p, members))
 	return nil
+}
+
+// notTechnicians returns the helpdesk users that never count as unmapped,
+// by external ID: Horizon's own API user (the credentials' member,
+// resource or agent) and those userMappings.ignore names. An ignore entry
+// matching no user, or an API user the PSA could not name, is a warning:
+// the count would otherwise be wrong without a word.
+func (r *Reconciler) notTechnicians(ctx context.Context, p *Plan, members []helpdesk.Member) map[string]bool {
+	out := map[string]bool{}
+	if id, err := r.apiUserID(ctx); err != nil {
+		p.Drift = append(p.Drift, Drift{Kind: KindUserMappings, Target: "Horizon's API user", Severity: SeverityWarning,
+			Reason: fmt.Sprintf("could not tell which %s user Horizon's credentials act as (%v); it counts as unmapped until it can be read, or list it in userMappings.ignore", r.psaName(), err)})
+	} else if id != "" {
+		out[id] = true
+	}
+	for _, v := range r.Config.UserMappings.Ignore {
+		m, ok := findMember(members, string(v))
+		if !ok {
+			p.Drift = append(p.Drift, Drift{Kind: KindUserMappings, Target: "ignored helpdesk user " + string(v), Severity: SeverityWarning,
+				Reason: fmt.Sprintf("no %s user has this ID, login or email; fix userMappings.ignore", r.psaName())})
+			continue
+		}
+		out[m.ExternalID] = true
+	}
+	return out
+}
+
+// apiUserID returns the external ID of Horizon's API user, "" (and no
+// error) where the provider cannot tell.
+func (r *Reconciler) apiUserID(ctx context.Context) (string, error) {
+	m, err := r.Provider.APIUser(ctx)
+	if errors.Is(err, helpdesk.ErrUnsupported) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return m.ExternalID, nil
 }
 
 // members returns the helpdesk users the store holds, or asks the PSA when
@@ -122,12 +161,12 @@ func (r *Reconciler) unbind(cur store.UserMapping, members []helpdesk.Member) Ch
 		}}
 }
 
-// planUnmapped counts active users without a mapping and reports them as
-// the policy says.
-func (r *Reconciler) planUnmapped(p *Plan, members []helpdesk.Member, mapped map[string]bool) {
+// planUnmapped counts active users without a mapping, other than those
+// excluded, and reports them as the policy says.
+func (r *Reconciler) planUnmapped(p *Plan, members []helpdesk.Member, mapped, excluded map[string]bool) {
 	var names []string
 	for _, m := range members {
-		if m.Active && !mapped[m.ExternalID] {
+		if m.Active && !mapped[m.ExternalID] && !excluded[m.ExternalID] {
 			names = append(names, strings.TrimPrefix(memberLabel(m), "helpdesk user "))
 		}
 	}
