@@ -11,7 +11,13 @@ import (
 // it; it returns the file and the environment the commands need.
 func sandboxFile(t *testing.T, tail string) (string, map[string]string) {
 	t.Helper()
-	sb, err := startSandbox(sandboxFlags{provider: "connectwise", listen: "127.0.0.1:0", tickets: 30, seed: 1})
+	return sandboxFileWith(t, sandboxFlags{provider: "connectwise", listen: "127.0.0.1:0", tickets: 30, seed: 1}, tail)
+}
+
+// sandboxFileWith is sandboxFile with the sandbox's flags.
+func sandboxFileWith(t *testing.T, f sandboxFlags, tail string) (string, map[string]string) {
+	t.Helper()
+	sb, err := startSandbox(f)
 	if err != nil {
 		t.Fatal(err)
 	}
