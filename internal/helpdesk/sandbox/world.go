@@ -3,6 +3,14 @@
 // the emulators turn into webhooks, a Go API tests use to act "in the PSA
 // UI", fault injection, and webhook delivery with retry schedules.
 //
+// Fault injection is shared: an emulator serving through Faults.Wrap gets
+// the throttling, server errors, cut connections and page faults
+// (PageFault: a chosen answer of a list endpoint sent empty, null,
+// truncated, as HTML, oversized, with a huge field or a wrong-typed
+// record) without code of its own; page faults find the records of a
+// page in a top-level array or the first array of objects in a top-level
+// object, whatever the PSA calls it.
+//
 // Each PSA's emulator lives in a subpackage (sandbox/connectwise, ...) and
 // renders the World in that PSA's wire format. The emulators share no wire
 // code with the clients in internal/helpdesk/<provider>: each side is

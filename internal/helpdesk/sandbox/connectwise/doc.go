@@ -29,7 +29,9 @@
 //     Settings.AllowUnknownFields (stricter than CW, on purpose).
 //   - Tickets (list, count, get, create 201, JSON-Patch 200 with whole
 //     reference objects only, delete 204), notes, time entries
-//     (chargeToType ServiceTicket), members, contacts, companies, boards
+//     (chargeToType ServiceTicket), members, /system/myMembers (the
+//     World's API member, whose keys every request carries), contacts,
+//     companies, boards
 //     with statuses (creatable) and types, priorities, and
 //     /system/callbacks CRUD.
 //   - Callback deliveries for changes made through the API and through the
@@ -46,7 +48,10 @@
 //     Settings.IgnoreSelfSuppression turns it off); skipCallback on a
 //     ticket create suppresses that write's callback.
 //   - Fault injection through sandbox.Faults with CW's own 429 body and
-//     Retry-After; discovery and the signing key bypass faults.
+//     Retry-After, and page faults (sandbox.PageFault: an empty, null,
+//     truncated or HTML body, an oversized page or field, a wrong-typed
+//     record on a chosen page of a list); discovery and the signing key
+//     bypass faults.
 //
 // Not served: /search, childConditions, customFieldConditions, fields
 // (400 "not supported by the sandbox"), project tickets, PUT on tickets.
