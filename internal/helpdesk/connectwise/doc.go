@@ -60,8 +60,13 @@
 //     cut-off JSON is retried and then fails the walk, never taken for
 //     the end of the data. Records are decoded one by one; one that does
 //     not decode, or has a field over Config.MaxFieldBytes, is left out
-//     and reported through Query.Skip with its id. An answer over
-//     Config.MaxResponseBytes fails the walk without being fetched again.
+//     and reported through Query.Skip with its id. A forward-only page
+//     over Config.MaxResponseBytes is asked for again in pages an eighth
+//     the size, down to one record; a single record over the bound is
+//     read as its id alone (fields=id, a partial response [D]), reported
+//     through Query.Skip and stepped over. A walk fails only when even
+//     that answer is over the bound. No answer over the bound is fetched
+//     twice.
 //   - The API member is GET /system/myMembers, a MyMember object for the
 //     keys' member [K: public clients' MyMembersApi]; read once per client.
 //   - PATCH takes a JSON array of {op, path, value}; references are

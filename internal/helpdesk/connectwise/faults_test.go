@@ -113,18 +113,59 @@ func TestBadRecordIsSkippedWithItsID(t *testing.T) {
 	}
 }
 
-// TestOversizedPageIsRefused: a page over the response bound fails the
-// listing at once (no retries fetching it again), naming the limit.
-func TestOversizedPageIsRefused(t *testing.T) {
+// TestOversizedPages: a page over the response bound is asked for again
+// in smaller pages; a PSA whose every answer is over the bound fails the
+// walk, naming the limit, without fetching any answer twice.
+func TestOversizedPages(t *testing.T) {
 	e := newEnv(t, envOpts{tickets: 250, cfg: func(c *connectwise.Config) { c.MaxResponseBytes = 256 << 10 }})
+	want := worldTicketIDs(e.world, nil)
 	e.pageFault(t, "path=/service/tickets,page=2,times=1,body=oversized,size=400000")
 	got, err := drain(e.client.Tickets(bg, helpdesk.Query{PageSize: 100}))
+	if err != nil || !slices.Equal(ticketIDs(got), want) {
+		t.Fatalf("one oversized answer: %d tickets, err %v; want all %d", len(got), err, len(want))
+	}
+
+	e.pageFault(t, "path=/service/tickets,page=2,body=oversized,size=400000")
+	before := e.pathCount("/service/tickets")
+	got, err = drain(e.client.Tickets(bg, helpdesk.Query{PageSize: 100}))
 	var tl *transport.TooLargeError
 	if !errors.As(err, &tl) || !strings.Contains(err.Error(), "larger than the limit of 256 KiB") {
 		t.Fatalf("err = %v, want the response bound named", err)
 	}
-	if len(got) != 100 || e.pathCount("/service/tickets") != 2 {
-		t.Errorf("%d tickets, %d requests; want page 1 then one refused answer", len(got), e.pathCount("/service/tickets"))
+	// Page 1, then pages of 100, 12 and 1 and the id of the one record:
+	// each answer once.
+	if n := e.pathCount("/service/tickets") - before; len(got) != 100 || n != 5 {
+		t.Errorf("%d tickets, %d requests; want page 1 then 4 refused answers", len(got), n)
+	}
+}
+
+// TestHugeRecordIsSkippedWithItsID: a ticket whose summary alone is over
+// the response bound is skipped and reported with its id; the tickets
+// around it are read, in smaller pages only near it.
+func TestHugeRecordIsSkippedWithItsID(t *testing.T) {
+	e := newEnv(t, envOpts{tickets: 250, cfg: func(c *connectwise.Config) { c.MaxResponseBytes = 256 << 10 }})
+	want := worldTicketIDs(e.world, nil)
+	huge := want[150]
+	id, _ := strconv.ParseInt(huge, 10, 64)
+	if _, err := e.world.UpdateTicket(id, sandbox.UI(0), func(t *sandbox.Ticket) error {
+		t.Summary = strings.Repeat("spam ", 60000)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var skipped []helpdesk.Skipped
+	got, err := drain(e.client.Tickets(bg, helpdesk.Query{PageSize: 100, Skip: func(s helpdesk.Skipped) { skipped = append(skipped, s) }}))
+	if err != nil {
+		t.Fatalf("one huge record failed the entity: %v", err)
+	}
+	if !slices.Equal(ticketIDs(got), slices.DeleteFunc(slices.Clone(want), func(id string) bool { return id == huge })) {
+		t.Errorf("got %d tickets, want all but %s", len(got), huge)
+	}
+	if len(skipped) != 1 || skipped[0].ID != huge || !strings.Contains(skipped[0].Reason, "response limit of 256 KiB") {
+		t.Errorf("skipped = %+v, want ticket %s", skipped, huge)
+	}
+	if n := e.pathCount("/service/tickets"); n > 14 {
+		t.Errorf("%d requests for 250 tickets and one huge one", n)
 	}
 }
 

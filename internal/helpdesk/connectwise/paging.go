@@ -3,6 +3,7 @@ package connectwise
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/helpdesk/listing"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // listSpec is one list endpoint walk.
@@ -65,9 +67,15 @@ func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.Ra
 		if s.small {
 			mode = Navigable
 		}
-		p := &pager{mode: mode, size: pageSize(s.size), page: 1}
+		p := &pager{mode: mode, size: pageSize(s.size), full: pageSize(s.size), page: 1}
 		for {
-			raws, links, err := c.fetchPage(ctx, s, p)
+			raws, links, err := c.fetchPage(ctx, s, p, "")
+			var tooLarge *transport.TooLargeError
+			if errors.As(err, &tooLarge) && p.mode == ForwardOnly {
+				if err = c.overBound(ctx, s, p, tooLarge, err); err == nil {
+					continue
+				}
+			}
 			if err == nil && len(raws) == 0 {
 				return
 			}
@@ -79,6 +87,9 @@ func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.Ra
 			}
 			if err == nil {
 				err = p.advance(len(raws), lastID, links)
+				if p.left -= len(raws); p.left <= 0 {
+					p.restore()
+				}
 			}
 			if err != nil {
 				yield(nil, wrapErr(s.op, err))
@@ -91,8 +102,44 @@ func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.Ra
 	}
 }
 
-func (c *Client) fetchPage(ctx context.Context, s listSpec, p *pager) ([]json.RawMessage, string, error) {
+// overBound deals with a forward-only page over the response bound: it
+// asks for smaller pages (one in eight) and, when a single record is over
+// the bound, reads only its id (fields=id, a partial response [D]),
+// reports it to s.skip and steps past it, so that one huge record costs
+// the walk that record only.
+func (c *Client) overBound(ctx context.Context, s listSpec, p *pager, tl *transport.TooLargeError, cause error) error {
+	if p.size > 1 {
+		p.left = p.size // read the failed page's span in smaller pages
+		p.size, p.largest = max(1, p.size/8), 0
+		return nil
+	}
+	raws, _, err := c.fetchPage(ctx, s, p, "id")
+	if err != nil {
+		return err
+	}
+	if len(raws) == 0 {
+		return cause
+	}
+	id := listing.ID(raws[0])
+	n, perr := strconv.ParseInt(id, 10, 64)
+	if perr != nil || n <= p.pageID {
+		return cause
+	}
+	if s.skip != nil {
+		s.skip(helpdesk.Skipped{Entity: s.entity, ID: id,
+			Reason: "record larger than the response limit of " + transport.FormatBytes(tl.Limit)})
+	}
+	p.pageID = n
+	p.left = 0 // past the huge record: full pages again
+	p.restore()
+	return nil
+}
+
+func (c *Client) fetchPage(ctx context.Context, s listSpec, p *pager, fields string) ([]json.RawMessage, string, error) {
 	q := url.Values{}
+	if fields != "" {
+		q.Set("fields", fields)
+	}
 	if cond := s.conditions(); cond != "" {
 		q.Set("conditions", cond)
 	}
@@ -117,7 +164,9 @@ func (c *Client) fetchPage(ctx context.Context, s listSpec, p *pager) ([]json.Ra
 // pager holds the position of a walk and decides when it ends.
 type pager struct {
 	mode    Paging
-	size    int
+	size    int   // asked for now
+	full    int   // asked for when no page is over the response bound
+	left    int   // records to read in smaller pages before full ones again
 	page    int   // navigable
 	pageID  int64 // forward-only
 	largest int   // largest page seen
@@ -151,6 +200,15 @@ func (p *pager) advance(n int, lastID int64, linkHeader string) error {
 	}
 	p.pageID = id
 	return nil
+}
+
+// restore asks for full pages again after smaller ones (see overBound),
+// once the span of the page that was over the bound is read; the smaller
+// pages do not count as short.
+func (p *pager) restore() {
+	if p.size != p.full {
+		p.size, p.largest = p.full, 0
+	}
 }
 
 // nextInt parses v when it is a number above floor, else returns def.

@@ -25,7 +25,8 @@
 //     (pagination-type: forward-only, pageId, no orderBy, a Link next
 //     always). pageSize defaults to 25; over 1000 is a 400 unless
 //     Settings.ClampPageSize; Settings.PageCap caps pages below what was
-//     asked. Unknown query parameters and body fields are 400 unless
+//     asked. fields (partial responses) keeps the named top-level fields.
+//     Unknown query parameters and body fields are 400 unless
 //     Settings.AllowUnknownFields (stricter than CW, on purpose).
 //   - Tickets (list, count, get, create 201, JSON-Patch 200 with whole
 //     reference objects only, delete 204), notes, time entries
@@ -53,6 +54,7 @@
 //     record on a chosen page of a list); discovery and the signing key
 //     bypass faults.
 //
-// Not served: /search, childConditions, customFieldConditions, fields
-// (400 "not supported by the sandbox"), project tickets, PUT on tickets.
+// Not served: /search, childConditions, customFieldConditions, nested
+// fields (400 "not supported by the sandbox"), project tickets, PUT on
+// tickets.
 package connectwise

@@ -2,6 +2,7 @@ package connectwise
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ type listParams struct {
 	eff     int // as served (PageCap)
 	forward bool
 	pageID  int64
+	fields  []string // partial response: top-level fields to keep (nil: all)
 }
 
 // knownListParams are the query parameters list endpoints accept
@@ -77,7 +79,38 @@ func (e *Emulator) listParams(r *http.Request) (listParams, error) {
 	if p.cond, err = parseConditions(cond); err != nil {
 		return p, err
 	}
+	if f, ok := queryParam(q, "fields"); ok && f != "" {
+		for _, name := range strings.Split(f, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" || strings.Contains(name, "/") {
+				return p, fmt.Errorf("fields %q: the sandbox serves top-level fields only", f)
+			}
+			p.fields = append(p.fields, name)
+		}
+	}
 	return p, p.paging(q)
+}
+
+// project keeps the fields asked for of a rendered record (CW's partial
+// responses [D]); names compare case-insensitively.
+func project(rec any, fields []string) any {
+	if fields == nil {
+		return rec
+	}
+	b, err := json.Marshal(rec)
+	var m map[string]json.RawMessage
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return rec
+	}
+	out := map[string]json.RawMessage{}
+	for k, v := range m {
+		for _, f := range fields {
+			if strings.EqualFold(k, f) {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // checkParams rejects unknown parameters and the ones the emulator does
@@ -88,7 +121,7 @@ func checkParams(q url.Values, s Settings) error {
 		if !knownListParams[lk] && !s.AllowUnknownFields {
 			return fmt.Errorf("unknown query parameter %q", k)
 		}
-		if (lk == "childconditions" || lk == "customfieldconditions" || lk == "fields") && len(v) > 0 && v[0] != "" {
+		if (lk == "childconditions" || lk == "customfieldconditions") && len(v) > 0 && v[0] != "" {
 			return fmt.Errorf("query parameter %q is not supported by the sandbox", k)
 		}
 	}
@@ -168,7 +201,7 @@ func serveList[R any](e *Emulator, w http.ResponseWriter, r *http.Request, items
 	}
 	out := make([]any, len(page))
 	for i, it := range page {
-		out[i] = l.render(it)
+		out[i] = project(l.render(it), p.fields)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
