@@ -142,6 +142,12 @@ func (m *Main) runSandbox(ctx context.Context, f sandboxFlags) error {
 
 func writeSandboxBanner(w io.Writer, s *startedSandbox, f sandboxFlags) {
 	fmt.Fprintf(w, "Sandbox %s serving %d tickets (seed %d) at %s\n\n", f.provider, f.tickets, f.seed, s.URL)
+	for _, pf := range f.pageFaults {
+		fmt.Fprintf(w, "Page fault: %s\n", pf)
+	}
+	if len(f.pageFaults) > 0 {
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "horizon.yaml fragment:")
 	fmt.Fprintln(w, indent(s.Emulator.ConfigFragment(s.URL), "  "))
 	fmt.Fprintln(w, "Environment (credentials the sandbox accepts):")
