@@ -174,3 +174,21 @@ func TestAPIUserIsTheAPIResource(t *testing.T) {
 		t.Errorf("APIUser = %+v, want resource %d", m, api.ID)
 	}
 }
+
+// TestBrokenItemAnswer: a get-by-id answered with an empty body or null
+// is retried, then an error; only {"item":null} means "not found".
+func TestBrokenItemAnswer(t *testing.T) {
+	for _, body := range []string{"empty", "null", "html"} {
+		e := newEnv(t, envOpts{tickets: 5})
+		id := allTicketIDs(e.world)[2]
+		e.pageFault(t, "path=/Tickets/"+id+",times=1,body="+body)
+		if tk, err := e.client.GetTicket(ctx(t), id); err != nil || tk.ExternalID != id {
+			t.Errorf("%s once: ticket %q, err %v; want ticket %s after a retry", body, tk.ExternalID, err, id)
+		}
+		e.pageFault(t, "path=/Tickets/"+id+",body="+body)
+		tk, err := e.client.GetTicket(ctx(t), id)
+		if err == nil || errors.Is(err, helpdesk.ErrNotFound) || !helpdesk.Retryable(err) {
+			t.Errorf("%s always: ticket %q, err %v; want a retryable error, not not-found", body, tk.ExternalID, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package autotask
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -146,6 +147,30 @@ func idString(v int64) string { return strconv.FormatInt(v, 10) }
 // {"item": null} when the id does not exist [K].
 type itemResponse struct {
 	Item json.RawMessage `json:"item"`
+}
+
+// decodeBody reads a get-by-id answer, refusing one that is not an object
+// holding "item" (an empty body, null, HTML): the transport retries it,
+// and only {"item":null} says the record does not exist [K].
+func (r *itemResponse) decodeBody(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return fmt.Errorf("the PSA answered %q where an item was due", excerptBytes(b, 40))
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, "item") {
+			r.Item = v
+			return nil
+		}
+	}
+	return errors.New(`the PSA answered an object without "item"`)
+}
+
+func excerptBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
 }
 
 // itemIDResponse is the answer to POST, PATCH and DELETE: {"itemId": N} [K].

@@ -2,7 +2,6 @@ package connectwise
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -24,8 +23,8 @@ func (c *Client) APIUser(ctx context.Context) (helpdesk.Member, error) {
 	if c.apiUser.m != nil {
 		return *c.apiUser.m, nil
 	}
-	var raw json.RawMessage
-	if _, err := c.get(ctx, "get api member", "/system/myMembers", nil, &raw); err != nil {
+	raw, err := c.getObject(ctx, "get api member", "/system/myMembers")
+	if err != nil {
 		return helpdesk.Member{}, wrapErr("api user", err)
 	}
 	m, err := toMember(raw)

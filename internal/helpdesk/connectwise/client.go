@@ -232,6 +232,23 @@ func (c *Client) list(ctx context.Context, op string, r request) ([]json.RawMess
 	return raws, res, err
 }
 
+// getObject GETs path and returns the record it answers. An answer that
+// is not a JSON object (an empty body, null, HTML) is retried and then an
+// error, never an empty record.
+func (c *Client) getObject(ctx context.Context, op, path string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	_, err := c.send(ctx, op, request{method: http.MethodGet, path: path}, func(build transport.RequestFunc) (*transport.Response, error) {
+		return c.t.DoDecode(ctx, op, build, func(b []byte) error {
+			if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+				return fmt.Errorf("the PSA answered %q where a record was due", excerpt(t))
+			}
+			raw = b
+			return nil
+		})
+	})
+	return raw, err
+}
+
 // send builds r's request against the API root and sends it with do.
 func (c *Client) send(ctx context.Context, op string, r request, do func(transport.RequestFunc) (*transport.Response, error)) (*transport.Response, error) {
 	root, err := c.root(ctx)

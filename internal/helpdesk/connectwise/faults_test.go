@@ -210,3 +210,22 @@ func TestAPIUserIsTheKeysMember(t *testing.T) {
 		t.Errorf("second APIUser asked the PSA again (err %v)", err)
 	}
 }
+
+// TestBrokenRecordAnswer: a one-ticket read answered with an empty body
+// or null is retried, and then an error: never an empty ticket, never
+// "not found".
+func TestBrokenRecordAnswer(t *testing.T) {
+	for _, body := range []string{"empty", "null", "html"} {
+		e := newEnv(t, envOpts{tickets: 5})
+		id := worldTicketIDs(e.world, nil)[2]
+		e.pageFault(t, "path=/service/tickets/"+id+",times=1,body="+body)
+		if tk, err := e.client.GetTicket(bg, id); err != nil || tk.ExternalID != id {
+			t.Errorf("%s once: ticket %q, err %v; want ticket %s after a retry", body, tk.ExternalID, err, id)
+		}
+		e.pageFault(t, "path=/service/tickets/"+id+",body="+body)
+		tk, err := e.client.GetTicket(bg, id)
+		if err == nil || errors.Is(err, helpdesk.ErrNotFound) || !helpdesk.Retryable(err) {
+			t.Errorf("%s always: ticket %q, err %v; want a retryable error", body, tk.ExternalID, err)
+		}
+	}
+}

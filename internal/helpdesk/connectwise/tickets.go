@@ -25,8 +25,8 @@ func (c *Client) GetTicket(ctx context.Context, id string) (helpdesk.Ticket, err
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("connectwise: get ticket: %w: %w", helpdesk.ErrNotFound, err)
 	}
-	var raw json.RawMessage
-	if _, err := c.get(ctx, "get ticket", fmt.Sprintf("/service/tickets/%d", n), nil, &raw); err != nil {
+	raw, err := c.getObject(ctx, "get ticket", fmt.Sprintf("/service/tickets/%d", n))
+	if err != nil {
 		return helpdesk.Ticket{}, wrapErr(fmt.Sprintf("get ticket %d", n), err)
 	}
 	return ticketResult("get ticket", raw)
