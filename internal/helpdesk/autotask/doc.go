@@ -44,7 +44,8 @@
 //     Config.MaxFieldBytes, is left out and reported through Query.Skip
 //     with its id. An answer over Config.MaxResponseBytes fails the stream.
 //   - GET /{Entity}/{id} answers {"item":null} for a missing id [K]:
-//     ErrNotFound.
+//     ErrNotFound. Only that: an empty body, null, HTML or an object
+//     without "item" is retried and then an error.
 //   - Picklists are the Tickets fields status, priority, queueID and
 //     ticketType in GET /Tickets/entityInformation/fields; values are
 //     strings there and integers on entities [K]. Status 5 is Complete
