@@ -93,11 +93,7 @@ func (w *window) fetch(ctx context.Context) ([]json.RawMessage, error) {
 	q.Set("sortBy", "-modifiedTime")
 	q.Set("from", strconv.Itoa(w.from))
 	q.Set("limit", strconv.Itoa(w.limit))
-	var env listEnvelope
-	if _, err := w.c.call(ctx, request{op: w.op, method: http.MethodGet, path: w.path, query: q}, &env); err != nil {
-		return nil, err
-	}
-	return env.Data, nil
+	return w.c.list(ctx, request{op: w.op, method: http.MethodGet, path: w.path, query: q})
 }
 
 // advance filters a page to new records and moves the window.
@@ -169,11 +165,40 @@ func (c *Client) listPage(ctx context.Context, op, path string, base url.Values,
 	}
 	q.Set("from", strconv.Itoa(from))
 	q.Set("limit", strconv.Itoa(limit))
-	var env listEnvelope
-	if _, err := c.call(ctx, request{op: op, method: http.MethodGet, path: path, query: q}, &env); err != nil {
-		return nil, err
+	return c.list(ctx, request{op: op, method: http.MethodGet, path: path, query: q})
+}
+
+// emptyBodyTries bounds the asks for a list page answered 200 with no
+// body at all.
+const emptyBodyTries = 3
+
+// list sends a list request and returns its records; a 204 is the end of
+// the list (no records). A 200 with an empty body is a broken answer, not
+// the end: it is asked again (the transport retries the other broken
+// bodies, null and unreadable JSON, itself) and then fails the listing,
+// so a sync never takes a cut-off listing for a complete one.
+func (c *Client) list(ctx context.Context, r request) ([]json.RawMessage, error) {
+	for try := 1; ; try++ {
+		var env listEnvelope
+		resp, err := c.call(ctx, r, &env)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status == http.StatusNoContent || len(resp.Body) > 0 {
+			return env.Data, nil
+		}
+		err = &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrTransient, Status: resp.Status,
+			Message: "the answer has an empty body where a list is due"}
+		if try == emptyBodyTries {
+			return nil, err
+		}
+		wait := c.backoff(try)
+		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", helpdesk.ZohoDesk, "op", r.op,
+			"attempt", try, "wait", wait, "err", err)
+		if c.sleep(ctx, wait) != nil {
+			return nil, err
+		}
 	}
-	return env.Data, nil
 }
 
 func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,38 @@ type tokenStore struct {
 	access map[string]time.Time // token → expiry
 	issued []time.Time          // issue times, for the per-window limit
 	total  int
+	asked  int // token requests received
+	// throttle token requests still to answer 429, with retryAfter.
+	throttle   int
+	retryAfter time.Duration
+}
+
+// ThrottleTokens answers the next n token requests 429
+// TOO_MANY_REQUESTS, with Retry-After when retryAfter is positive, as
+// Zoho Accounts does under load.
+func (e *Emulator) ThrottleTokens(n int, retryAfter time.Duration) {
+	e.tokens.mu.Lock()
+	defer e.tokens.mu.Unlock()
+	e.tokens.throttle, e.tokens.retryAfter = n, retryAfter
+}
+
+// TokenRequests returns how many requests reached the token endpoint.
+func (e *Emulator) TokenRequests() int {
+	e.tokens.mu.Lock()
+	defer e.tokens.mu.Unlock()
+	return e.tokens.asked
+}
+
+// throttled counts a token request and says whether to answer it 429.
+func (s *tokenStore) throttled() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked++
+	if s.throttle <= 0 {
+		return 0, false
+	}
+	s.throttle--
+	return s.retryAfter, true
 }
 
 func newTokenStore(o Options) *tokenStore {
@@ -75,6 +108,13 @@ func randHex(n int) string {
 func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request"})
+		return
+	}
+	if ra, ok := e.tokens.throttled(); ok {
+		if ra > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
+		}
+		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Too many requests. Please try again after some time.")
 		return
 	}
 	if err := r.ParseForm(); err != nil {

@@ -151,6 +151,7 @@ type Emulator struct {
 	handler http.Handler
 	tokens  *tokenStore
 	hooks   *hookStore
+	bodies  bodyFaults
 	client  *http.Client
 	mu      sync.Mutex
 	calls   int
