@@ -33,7 +33,7 @@ func (c *Client) Members(ctx context.Context, _ helpdesk.Query) iter.Seq2[[]help
 	return func(yield func([]helpdesk.Member, error) bool) {
 		p := &page{key: "agents"}
 		q := url.Values{"includeenabled": {"true"}, "includedisabled": {"true"}}
-		if _, err := c.get(ctx, "list members", "/Agent", q, p); err != nil {
+		if err := c.getList(ctx, "list members", "/Agent", q, p); err != nil {
 			yield(nil, fmt.Errorf("halopsa: list members: %w", err))
 			return
 		}

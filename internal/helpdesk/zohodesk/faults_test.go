@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
 	zdsandbox "github.com/horizon/reconciler/internal/helpdesk/sandbox/zohodesk"
 )
 
@@ -28,7 +29,7 @@ func drain[T any](seq func(func([]T, error) bool)) ([]T, error) {
 // a listing is never the end of the data: it is asked again, and when it
 // stays broken the listing fails instead of ending early as if complete.
 func TestListBodyFaults(t *testing.T) {
-	faults := []zdsandbox.BodyFault{zdsandbox.BodyEmpty, zdsandbox.BodyNull, zdsandbox.BodyHTML, zdsandbox.BodyTruncated}
+	faults := []sandbox.BrokenBody{sandbox.BodyEmpty, sandbox.BodyNull, sandbox.BodyHTML, sandbox.BodyTruncated}
 	for _, f := range faults {
 		t.Run(string(f)+" persistent", func(t *testing.T) {
 			e := newEnv(t, envOpts{tickets: 300})
@@ -194,3 +195,12 @@ func TestTokenSharedAcrossProcesses(t *testing.T) {
 }
 
 func containsToken(s string) bool { return len(s) > 5 && s[:5] == "1000." }
+
+// APIUser is the agent of the token (GET /myinfo).
+func TestAPIUser(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	m, err := e.client(t).APIUser(context.Background())
+	if want := zdsandbox.WireID(e.world.APIUser().ID); err != nil || m.ExternalID != want || m.Email == "" {
+		t.Fatalf("APIUser = %+v, %v; want agent %s", m, err, want)
+	}
+}

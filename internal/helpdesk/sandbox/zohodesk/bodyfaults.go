@@ -2,28 +2,9 @@ package zohodesk
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
-)
-
-// BodyFault is a broken 200 answer to a list request: what a proxy, a
-// load balancer or an overloaded PSA has been seen to send in the middle
-// of a listing.
-type BodyFault string
-
-// Body faults.
-const (
-	// BodyEmpty is a 200 with no body at all (not Zoho's 204).
-	BodyEmpty BodyFault = "empty"
-	// BodyNull is a 200 whose body is the JSON literal null.
-	BodyNull BodyFault = "null"
-	// BodyTruncated announces the whole page, sends half and drops the
-	// connection.
-	BodyTruncated BodyFault = "truncated"
-	// BodyHTML is a 200 with an HTML error page (a proxy's).
-	BodyHTML BodyFault = "html"
 )
 
 // PageFault breaks the answer to the Nth GET of one API path. Zoho's
@@ -36,7 +17,7 @@ type PageFault struct {
 	// with Times > 1 (or 0) the following requests are broken too.
 	Request int
 	// Fault is what is sent instead of the page.
-	Fault BodyFault
+	Fault sandbox.BrokenBody
 	// Times is how many requests in a row are broken, from Request on;
 	// 0 means every request from Request on.
 	Times int
@@ -59,7 +40,7 @@ func (e *Emulator) SetPageFaults(f ...PageFault) {
 }
 
 // next counts a GET to path and returns the fault to apply, if any.
-func (b *bodyFaults) next(r *http.Request) BodyFault {
+func (b *bodyFaults) next(r *http.Request) sandbox.BrokenBody {
 	if r.Method != http.MethodGet {
 		return ""
 	}
@@ -77,37 +58,3 @@ func (b *bodyFaults) next(r *http.Request) BodyFault {
 	}
 	return ""
 }
-
-// serveBroken answers with fault instead of what next would have sent.
-func serveBroken(w http.ResponseWriter, r *http.Request, fault BodyFault, next http.HandlerFunc) {
-	switch fault {
-	case BodyEmpty:
-		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-		w.WriteHeader(http.StatusOK)
-	case BodyNull:
-		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("null"))
-	case BodyHTML:
-		page := "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
-		w.Header().Set("Content-Type", "text/html")
-		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(page))
-	case BodyTruncated:
-		rec := &captured{h: http.Header{}, status: http.StatusOK}
-		next(rec, r)
-		sandbox.WriteTruncated(w, rec.status, rec.h, rec.body)
-	}
-}
-
-// captured records a handler's answer.
-type captured struct {
-	h      http.Header
-	status int
-	body   []byte
-}
-
-func (c *captured) Header() http.Header         { return c.h }
-func (c *captured) WriteHeader(s int)           { c.status = s }
-func (c *captured) Write(b []byte) (int, error) { c.body = append(c.body, b...); return len(b), nil }

@@ -46,7 +46,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fault := e.bodies.next(r); fault != "" {
-		serveBroken(w, r, fault, func(w http.ResponseWriter, r *http.Request) { e.dispatch(w, r, parts) })
+		sandbox.WriteBrokenBody(w, r, fault, func(w http.ResponseWriter, r *http.Request) { e.dispatch(w, r, parts) })
 		return
 	}
 	e.dispatch(w, r, parts)
@@ -89,6 +89,8 @@ func (e *Emulator) serveCollection(w http.ResponseWriter, r *http.Request, parts
 		e.only(w, r, get, func(w http.ResponseWriter, r *http.Request) { e.handleDatedSearch(w, r, e.accountRecords()) })
 	case "agents":
 		e.only(w, r, get, e.handleAgents)
+	case "myinfo":
+		e.only(w, r, get, e.handleMyInfo)
 	case "departments":
 		e.only(w, r, get, e.handleDepartments)
 	case "organizationFields":
