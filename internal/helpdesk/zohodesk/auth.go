@@ -182,7 +182,10 @@ func (m *tokenManager) token(ctx context.Context) (*oauth2.Token, error) {
 	m.mu.Lock()
 	failErr, failAt := m.failErr, m.failAt
 	m.mu.Unlock()
-	if failErr != nil && failAt.After(asked) {
+	if failErr != nil && (failAt.After(asked) || time.Now().Before(failAt.Add(helpdesk.RetryAfter(failErr)))) {
+		// a grant failed while this caller waited, or Zoho asked for a
+		// pause that has not passed: asking again would only add to the
+		// account's token count
 		return nil, failErr
 	}
 	t, err := m.obtain(ctx)

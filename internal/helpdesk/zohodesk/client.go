@@ -108,6 +108,7 @@ type Client struct {
 	sourceID string
 	header   string
 	sleep    func(context.Context, time.Duration) error
+	depts    deptCache
 }
 
 var _ helpdesk.Provider = (*Client)(nil)

@@ -3,7 +3,10 @@ package zohodesk_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,5 +205,54 @@ func TestAPIUser(t *testing.T) {
 	m, err := e.client(t).APIUser(context.Background())
 	if want := zdsandbox.WireID(e.world.APIUser().ID); err != nil || m.ExternalID != want || m.Email == "" {
 		t.Fatalf("APIUser = %+v, %v; want agent %s", m, err, want)
+	}
+}
+
+// Listed tickets name their queue (department), from one departments
+// request per stream, not one per page.
+func TestTicketsNameTheirDepartment(t *testing.T) {
+	e := newEnv(t, envOpts{tickets: 250})
+	var deptCalls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/departments" {
+			deptCalls.Add(1)
+		}
+		e.emu.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := e.config()
+	cfg.BaseURL = srv.URL
+	got, err := drain(newClient(t, cfg).Tickets(context.Background(), helpdesk.Query{PageSize: 50}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, q := range e.world.Queues() {
+		names[zdsandbox.WireID(q.ID)] = q.Name
+	}
+	for _, tk := range got {
+		if tk.Queue.Name == "" || tk.Queue.Name != names[tk.Queue.ID] {
+			t.Fatalf("ticket %s queue %+v, want %q", tk.ExternalID, tk.Queue, names[tk.Queue.ID])
+		}
+	}
+	if n := deptCalls.Load(); n != 1 {
+		t.Fatalf("%d departments requests for %d tickets, want 1", n, len(got))
+	}
+}
+
+// A record of the wrong type is left out and reported with its id; the
+// rest of the listing goes on.
+func TestWrongTypedTicketSkipped(t *testing.T) {
+	probe := newEnv(t, envOpts{tickets: 150})
+	bad := liveTickets(probe.world)[100].ID
+	e := newEnv(t, envOpts{tickets: 150, zo: zdsandbox.Options{MalformedTicket: bad}})
+	var skipped []helpdesk.Skipped
+	q := helpdesk.Query{PageSize: 50, Skip: func(s helpdesk.Skipped) { skipped = append(skipped, s) }}
+	got, err := drain(e.client(t).Tickets(context.Background(), q))
+	if err != nil {
+		t.Fatalf("one bad record failed the listing: %v", err)
+	}
+	if len(got) != 149 || len(skipped) != 1 || skipped[0].ID != zdsandbox.WireID(bad) || skipped[0].Entity != helpdesk.EntityTickets {
+		t.Fatalf("got %d tickets, skipped %+v; want 149 and %s reported", len(got), skipped, zdsandbox.WireID(bad))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -215,8 +216,11 @@ func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {
 	return out
 }
 
-// convertPages maps a raw page stream to domain records with conv.
-func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
+// convertPages maps a raw page stream to domain records with conv. A
+// record conv refuses fails the stream, unless skip is set: then it is
+// left out, skip is told, and the stream goes on.
+func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, skip func(json.RawMessage, error),
+	conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		for raws, err := range pages {
 			if err != nil {
@@ -226,6 +230,10 @@ func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, c
 			out := make([]T, 0, len(raws))
 			for _, raw := range raws {
 				v, err := conv(raw)
+				if err != nil && skip != nil {
+					skip(raw, err)
+					continue
+				}
 				if err != nil {
 					yield(nil, fmt.Errorf("zohodesk: %s: %w", op, err))
 					return
@@ -236,6 +244,21 @@ func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, c
 				return
 			}
 		}
+	}
+}
+
+// skipper reports the records a listing leaves out to q.Skip, with their
+// id when it can be read.
+func skipper(q helpdesk.Query, entity helpdesk.Entity) func(json.RawMessage, error) {
+	return func(raw json.RawMessage, err error) {
+		if q.Skip == nil {
+			return
+		}
+		var h struct {
+			ID json.RawMessage `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &h)
+		q.Skip(helpdesk.Skipped{Entity: entity, ID: strings.Trim(string(h.ID), `"`), Reason: err.Error()})
 	}
 }
 

@@ -102,6 +102,10 @@ type Options struct {
 	WebhookRetryDelays []time.Duration
 	// HandshakeTimeout bounds each URL validation request; default 5 s.
 	HandshakeTimeout time.Duration
+	// MalformedTicket, when not 0, renders that World ticket in searches
+	// with a subject of the wrong type (a number), as a corrupted record
+	// would come.
+	MalformedTicket int64
 }
 
 func (o *Options) defaults() {

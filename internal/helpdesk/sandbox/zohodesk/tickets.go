@@ -53,6 +53,9 @@ func (e *Emulator) handleTicketSearch(w http.ResponseWriter, r *http.Request) {
 	data := make([]map[string]any, len(page))
 	for i, t := range page {
 		data[i] = e.renderTicket(t, l)
+		if t.ID == e.opt.MalformedTicket {
+			data[i]["subject"] = 12345 // a field of the wrong type
+		}
 	}
 	writeList(w, data, total, true)
 }
