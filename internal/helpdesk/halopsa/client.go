@@ -81,6 +81,10 @@ type Config struct {
 	BaseBackoff, MaxBackoff, MaxRetryAfter time.Duration
 	// Sleep replaces the retry sleep (tests make it instant).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// TokenCache, when set, shares access tokens with the account's other
+	// processes (the store implements it); nil keeps them in this
+	// process.
+	TokenCache helpdesk.TokenCache
 }
 
 // Client is a HaloPSA API client. It is safe for concurrent use.
