@@ -22,6 +22,12 @@
 // webhook's ignoreSourceId (header Options.SourceIDHeader) are not
 // delivered to it.
 //
+// Faults beyond sandbox.Faults: SetPageFaults breaks chosen list pages
+// (a 200 with no body, null, HTML or a cut-off page), ThrottleTokens
+// answers token requests 429 with Retry-After, Options.MalformedTicket
+// sends one ticket with a field of the wrong type. GET /myinfo answers
+// the World's API user.
+//
 // Behaviour the facts leave open is a setting in Options (marked [INF]).
 package zohodesk
 
