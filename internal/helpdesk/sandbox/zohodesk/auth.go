@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ type tokenStore struct {
 	// throttle token requests still to answer 429, with retryAfter.
 	throttle   int
 	retryAfter time.Duration
+	codeUsed   bool
 }
 
 // ThrottleTokens answers the next n token requests 429
@@ -122,6 +124,10 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.Form
+	if p.Get("grant_type") == "authorization_code" {
+		e.handleCodeGrant(w, p)
+		return
+	}
 	switch {
 	case p.Get("grant_type") != "refresh_token":
 		writeJSON(w, http.StatusOK, map[string]string{"error": "unsupported_grant_type"})
@@ -187,4 +193,41 @@ func bearer(h string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// handleCodeGrant serves the authorization-code grant: the code
+// Options.GrantCode (once), the client's credentials and a redirect_uri
+// give an access token and the refresh token. Errors are HTTP 200 with
+// {"error":...}, as for the refresh grant.
+func (e *Emulator) handleCodeGrant(w http.ResponseWriter, p url.Values) {
+	switch {
+	case p.Get("client_id") != e.opt.ClientID:
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_client"})
+	case p.Get("client_secret") != e.opt.ClientSecret:
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_client_secret"})
+	case p.Get("redirect_uri") == "":
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_redirect_uri"})
+	case !e.tokens.useCode(p.Get("code"), e.opt.GrantCode):
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_code"})
+	default:
+		tok, ok := e.tokens.grant()
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]string{"error": "Access Denied"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "refresh_token": e.opt.RefreshToken,
+			"expires_in": int(e.opt.TokenLifetime / time.Second), "api_domain": "https://www.zohoapis.com",
+			"token_type": "Bearer"})
+	}
+}
+
+// useCode accepts the grant code once.
+func (s *tokenStore) useCode(code, want string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" || code != want || s.codeUsed {
+		return false
+	}
+	s.codeUsed = true
+	return true
 }
