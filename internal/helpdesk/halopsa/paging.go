@@ -132,37 +132,31 @@ func (c *Client) getList(ctx context.Context, op, path string, q url.Values, p *
 }
 
 // stream converts each raw page with conv, which drops records by
-// returning false, and yields the non-empty converted pages. Errors are
-// wrapped with "halopsa: <op>".
-func stream[T any](src iter.Seq2[[]rawObject, error], op string, conv func(rawObject) (T, bool, error)) iter.Seq2[[]T, error] {
+// returning false, and yields the non-empty converted pages. A record conv
+// refuses is reported to q.Skip and left out. Errors are wrapped with
+// "halopsa: <op>".
+func stream[T any](src iter.Seq2[[]rawObject, error], op string, q helpdesk.Query, entity helpdesk.Entity,
+	conv func(rawObject) (T, bool, error)) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		for raws, err := range src {
 			if err != nil {
 				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
 				return
 			}
-			out, err := convertAll(raws, conv)
-			if err != nil {
-				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
-				return
+			out := make([]T, 0, len(raws))
+			for _, r := range raws {
+				v, keep, err := conv(r)
+				if err != nil {
+					skip(q, entity, r, err)
+					continue
+				}
+				if keep {
+					out = append(out, v)
+				}
 			}
 			if len(out) > 0 && !yield(out, nil) {
 				return
 			}
 		}
 	}
-}
-
-func convertAll[T any](raws []rawObject, conv func(rawObject) (T, bool, error)) ([]T, error) {
-	out := make([]T, 0, len(raws))
-	for _, r := range raws {
-		v, keep, err := conv(r)
-		if err != nil {
-			return nil, err
-		}
-		if keep {
-			out = append(out, v)
-		}
-	}
-	return out, nil
 }
