@@ -256,3 +256,15 @@ func TestWrongTypedTicketSkipped(t *testing.T) {
 		t.Fatalf("got %d tickets, skipped %+v; want 149 and %s reported", len(got), skipped, zdsandbox.WireID(bad))
 	}
 }
+
+// A one-ticket read answered 200 with no body is a transient failure,
+// never "not found" (which would read as a deleted ticket).
+func TestGetTicketEmptyBodyIsNotNotFound(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	id := zdsandbox.WireID(liveTickets(e.world)[0].ID)
+	e.emu.SetPageFaults(zdsandbox.PageFault{Path: "/api/v1/tickets/" + id, Request: 1, Fault: sandbox.BodyEmpty})
+	_, err := e.client(t).GetTicket(context.Background(), id)
+	if errors.Is(err, helpdesk.ErrNotFound) || !errors.Is(err, helpdesk.ErrTransient) {
+		t.Fatalf("err = %v, want transient, not not-found", err)
+	}
+}

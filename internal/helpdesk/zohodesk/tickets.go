@@ -111,8 +111,14 @@ func (c *Client) ticketCall(ctx context.Context, r request) (helpdesk.Ticket, er
 	if err != nil {
 		return helpdesk.Ticket{}, err
 	}
-	if resp.Status == http.StatusNoContent || len(raw) == 0 {
+	if resp.Status == http.StatusNoContent {
 		return helpdesk.Ticket{}, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrNotFound, Status: resp.Status}
+	}
+	if len(raw) == 0 {
+		// a 200 without a body is a broken answer: "not found" would
+		// read as a deleted ticket
+		return helpdesk.Ticket{}, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrTransient,
+			Status: resp.Status, Message: "the answer has an empty body where a ticket is due"}
 	}
 	t, err := parseTicket(raw)
 	if err != nil {
