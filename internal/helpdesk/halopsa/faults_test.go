@@ -163,3 +163,16 @@ func TestAPIUser(t *testing.T) {
 		t.Fatalf("APIUser = %+v, %v; want agent %s", m, err, want)
 	}
 }
+
+// A record_count below what the pages already held is stale or wrong:
+// paging goes on to the short page instead of stopping on it.
+func TestRecordCountBelowRecordsRead(t *testing.T) {
+	fs, c := newFixtureServer(t, map[string]fixture{
+		"get /api/tickets":           {body: `{"page_no":1,"page_size":2,"record_count":1,"tickets":[{"id":1,"details":""},{"id":2,"details":""}]}`},
+		"get /api/tickets?page_no=2": {body: `{"page_no":2,"page_size":2,"record_count":1,"tickets":[{"id":3,"details":""}]}`},
+	})
+	got, err := drain(c.Tickets(context.Background(), helpdesk.Query{PageSize: 2}))
+	if err != nil || len(got) != 3 || len(fs.requests("GET", "/api/Tickets")) != 2 {
+		t.Fatalf("got %d tickets (%v) in %d requests, want 3 in 2", len(got), err, len(fs.requests("GET", "/api/Tickets")))
+	}
+}

@@ -59,7 +59,9 @@ func (c *Client) pages(ctx context.Context, l list) iter.Seq2[[]rawObject, error
 				return
 			}
 			got += n
-			if p.bare || n == 0 || n < inForce || p.counted && got >= p.recordCount {
+			// got beyond record_count means the count is stale (records
+			// deleted mid-walk) or wrong: then only a short page ends it
+			if p.bare || n == 0 || n < inForce || p.counted && got == p.recordCount {
 				return
 			}
 			prevFirst = p.records[0]
