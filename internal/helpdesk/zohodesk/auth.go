@@ -192,7 +192,9 @@ func (m *tokenManager) token(ctx context.Context) (*oauth2.Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
-		m.failErr, m.failAt = err, time.Now()
+		if ctx.Err() == nil { // this caller's cancellation is not the grant's failure
+			m.failErr, m.failAt = err, time.Now()
+		}
 		return nil, err
 	}
 	m.tok, m.failErr = t, nil
