@@ -176,3 +176,15 @@ func TestRecordCountBelowRecordsRead(t *testing.T) {
 		t.Fatalf("got %d tickets (%v) in %d requests, want 3 in 2", len(got), err, len(fs.requests("GET", "/api/Tickets")))
 	}
 }
+
+// A record beyond MaxRecordBytes is left out and reported with its id.
+func TestOversizedTicketSkipped(t *testing.T) {
+	probe := newEnv(t, envOptions{tickets: 150})
+	big := liveWorld(probe.world)[30].ID
+	e := newEnv(t, envOptions{tickets: 150, settings: haloemu.Settings{OversizedTicket: big}})
+	var skipped []helpdesk.Skipped
+	got, err := drain(e.client.Tickets(context.Background(), helpdesk.Query{Skip: func(s helpdesk.Skipped) { skipped = append(skipped, s) }}))
+	if err != nil || len(got) != 149 || len(skipped) != 1 || skipped[0].ID != strconv.FormatInt(big, 10) {
+		t.Fatalf("got %d tickets (%v), skipped %+v; want 149 and ticket %d reported", len(got), err, skipped, big)
+	}
+}

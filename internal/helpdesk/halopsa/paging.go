@@ -147,6 +147,9 @@ func stream[T any](src iter.Seq2[[]rawObject, error], op string, q helpdesk.Quer
 			}
 			out := make([]T, 0, len(raws))
 			for _, r := range raws {
+				if oversized(q, entity, r) {
+					continue
+				}
 				v, keep, err := conv(r)
 				if err != nil {
 					skip(q, entity, r, err)
@@ -161,4 +164,18 @@ func stream[T any](src iter.Seq2[[]rawObject, error], op string, q helpdesk.Quer
 			}
 		}
 	}
+}
+
+// MaxRecordBytes bounds one listed record: a larger one (a hostile or
+// corrupted field) is left out and reported through Query.Skip rather
+// than stored.
+const MaxRecordBytes = 1 << 20
+
+// oversized reports (and passes to q.Skip) a record beyond MaxRecordBytes.
+func oversized(q helpdesk.Query, entity helpdesk.Entity, r rawObject) bool {
+	if len(r) <= MaxRecordBytes {
+		return false
+	}
+	skip(q, entity, r, fmt.Errorf("record of %d bytes exceeds the %d-byte limit", len(r), MaxRecordBytes))
+	return true
 }

@@ -59,6 +59,9 @@ func (c *Client) tickets(ctx context.Context, q helpdesk.Query, whole bool) iter
 func (c *Client) ticketPage(ctx context.Context, raws []rawObject, q helpdesk.Query, whole bool) ([]helpdesk.Ticket, error) {
 	out := make([]helpdesk.Ticket, 0, len(raws))
 	for _, r := range raws {
+		if oversized(q, helpdesk.EntityTickets, r) {
+			continue
+		}
 		t, full, err := c.decodeTicket(r)
 		if err != nil {
 			skip(q, helpdesk.EntityTickets, r, err)

@@ -268,3 +268,16 @@ func TestGetTicketEmptyBodyIsNotNotFound(t *testing.T) {
 		t.Fatalf("err = %v, want transient, not not-found", err)
 	}
 }
+
+// A record beyond MaxRecordBytes is left out and reported with its id.
+func TestOversizedTicketSkipped(t *testing.T) {
+	probe := newEnv(t, envOpts{tickets: 150})
+	big := liveTickets(probe.world)[30].ID
+	e := newEnv(t, envOpts{tickets: 150, zo: zdsandbox.Options{OversizedTicket: big}})
+	var skipped []helpdesk.Skipped
+	q := helpdesk.Query{Skip: func(s helpdesk.Skipped) { skipped = append(skipped, s) }}
+	got, err := drain(e.client(t).Tickets(context.Background(), q))
+	if err != nil || len(got) != 149 || len(skipped) != 1 || skipped[0].ID != zdsandbox.WireID(big) {
+		t.Fatalf("got %d tickets (%v), skipped %+v; want 149 and %s reported", len(got), err, skipped, zdsandbox.WireID(big))
+	}
+}

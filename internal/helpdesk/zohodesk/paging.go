@@ -216,6 +216,12 @@ func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {
 	return out
 }
 
+// MaxRecordBytes bounds one listed record: a larger one (a hostile or
+// corrupted field) is left out and reported through Query.Skip rather
+// than stored. Zoho caps descriptions at 65,535 characters, so a real
+// ticket is far smaller.
+const MaxRecordBytes = 1 << 20
+
 // convertPages maps a raw page stream to domain records with conv. A
 // record conv refuses fails the stream, unless skip is set: then it is
 // left out, skip is told, and the stream goes on.
@@ -229,6 +235,15 @@ func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, s
 			}
 			out := make([]T, 0, len(raws))
 			for _, raw := range raws {
+				if len(raw) > MaxRecordBytes {
+					err := fmt.Errorf("record of %d bytes exceeds the %d-byte limit", len(raw), MaxRecordBytes)
+					if skip == nil {
+						yield(nil, fmt.Errorf("zohodesk: %s: %w", op, err))
+						return
+					}
+					skip(raw, err)
+					continue
+				}
 				v, err := conv(raw)
 				if err != nil && skip != nil {
 					skip(raw, err)

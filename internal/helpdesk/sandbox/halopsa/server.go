@@ -102,6 +102,11 @@ type Settings struct {
 	// MalformedTicket, when not 0, renders that ticket with a summary of
 	// the wrong type (a number), as a corrupted record would come.
 	MalformedTicket int64
+	// OversizedTicket, when not 0, renders that ticket in lists with
+	// details of OversizedBytes (default 2 MiB), as a hostile record would
+	// come.
+	OversizedTicket int64
+	OversizedBytes  int
 }
 
 func (s Settings) withDefaults() Settings {

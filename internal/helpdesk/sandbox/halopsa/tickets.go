@@ -40,6 +40,12 @@ func (s *Server) getTickets(w http.ResponseWriter, r *http.Request, id string) {
 		if t.ID == s.set.MalformedTicket {
 			out[i] = malformed(out[i].(haloTicket))
 		}
+		if t.ID == s.set.OversizedTicket {
+			big := strings.Repeat("x", cmp.Or(s.set.OversizedBytes, 2<<20))
+			ht := out[i].(haloTicket)
+			ht.Details = &big
+			out[i] = ht
+		}
 	}
 	writeJSON(w, http.StatusOK, s.envelope(p, "tickets", total, out))
 }

@@ -116,6 +116,11 @@ type Options struct {
 	// with a subject of the wrong type (a number), as a corrupted record
 	// would come.
 	MalformedTicket int64
+	// OversizedTicket, when not 0, renders that World ticket in searches
+	// with a description of OversizedBytes (default 2 MiB), as a hostile
+	// record would come.
+	OversizedTicket int64
+	OversizedBytes  int
 }
 
 func (o *Options) defaults() {

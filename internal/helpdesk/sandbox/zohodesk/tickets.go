@@ -56,6 +56,9 @@ func (e *Emulator) handleTicketSearch(w http.ResponseWriter, r *http.Request) {
 		if t.ID == e.opt.MalformedTicket {
 			data[i]["subject"] = 12345 // a field of the wrong type
 		}
+		if t.ID == e.opt.OversizedTicket {
+			data[i]["description"] = strings.Repeat("x", cmp.Or(e.opt.OversizedBytes, 2<<20))
+		}
 	}
 	writeList(w, data, total, true)
 }
