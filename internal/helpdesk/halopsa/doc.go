@@ -55,7 +55,7 @@
 //     Status, priority and ticket type names are resolved from the
 //     picklists, kept an hour and reloaded early (at most once a minute)
 //     when a ticket names an unknown id. A record that does not decode is
-//     reported to Query.Skip and left out So is a record
+//     reported to Query.Skip and left out. So is a record
 //     larger than MaxRecordBytes (1 MiB).
 //   - Incremental tickets: lastupdatefromdate in yyyy-MM-ddTHH:mm:ssZ UTC
 //     [C-code, checked: R14 formats dates so]. Whether the bound is

@@ -32,7 +32,7 @@
 //     [C-off], and paging also stops on a short page, never on "count".
 //     A 200 with an empty body, null, or no data array is a broken answer,
 //     retried and then an error, never the end of a listing. A record that
-//     does not decode is reported to Query.Skip and left out So is a record
+//     does not decode is reported to Query.Skip and left out. So is a record
 //     larger than MaxRecordBytes (1 MiB).
 //   - Incremental sync: GET /tickets/search?modifiedTimeRange=a,b
 //     &sortBy=-modifiedTime [C-off range format]. Paging seeks: after each
