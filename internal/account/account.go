@@ -50,13 +50,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Account, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	scope := store.Scope{Account: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}
+	var tokens helpdesk.TokenCache
+	if o.Store != nil {
+		tokens = store.TokenCache(o.Store, scope)
+	}
 	prov, err := providers.New(ctx, cfg.Helpdesk, providers.Options{HTTPClient: o.HTTPClient,
-		Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond})
+		Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond, Tokens: tokens})
 	if err != nil {
 		return nil, fmt.Errorf("helpdesk: %w", err)
 	}
-	a := &Account{Config: cfg, Provider: prov, Store: o.Store,
-		Scope: store.Scope{Account: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}}
+	a := &Account{Config: cfg, Provider: prov, Store: o.Store, Scope: scope}
 	if cfg.Callbacks != nil {
 		if a.CallbackSecret, err = providers.Secret(ctx, "callbacks.secret", cfg.Callbacks.Secret); err != nil {
 			return nil, err

@@ -25,14 +25,23 @@ func (r *Reconciler) planPicklists(ctx context.Context, p *Plan) error {
 	if err != nil {
 		return fmt.Errorf("read picklist database: %w", err)
 	}
+	noStatuses := r.noStatuses(observed)
+	if noStatuses {
+		p.Drift = append(p.Drift, Drift{Kind: KindPicklists, Target: string(helpdesk.PicklistStatus), Severity: SeverityError,
+			Reason: fmt.Sprintf("%s returned no ticket statuses: check the %s's permissions; "+
+				"the picklist database keeps its last good copy", r.psaName(), r.apiPrincipal())})
+	}
 	before := len(p.Changes)
 	for _, want := range expectedValues(r.Config.Picklists) {
+		if noStatuses && want.kind == helpdesk.PicklistStatus {
+			continue // already explained: "missing" would send the admin the wrong way
+		}
 		if c, ok := r.checkValue(p, observed, want); ok {
 			p.gate(c, r.Config.Picklists.Drift, true)
 		}
 	}
 	created := len(p.Changes) > before
-	if created || !samePicklists(observed, stored) {
+	if !noStatuses && (created || !samePicklists(observed, stored)) {
 		detail := "never refreshed"
 		if !refreshed.IsZero() {
 			detail = "last refreshed " + refreshed.Format("2006-01-02 15:04:05Z")
@@ -42,6 +51,37 @@ func (r *Reconciler) planPicklists(ctx context.Context, p *Plan) error {
 			Detail: detail, apply: r.refreshPicklists})
 	}
 	return nil
+}
+
+// noStatuses reports a PSA that has statuses (Capabilities) but returned
+// none: every PSA has ticket statuses, so an empty list means the API
+// user may not read them, never that there are none. Taken as the truth
+// it would empty the picklist database and every status name with it.
+func (r *Reconciler) noStatuses(observed []helpdesk.Picklist) bool {
+	if !slices.Contains(r.Provider.Capabilities().Picklists, helpdesk.PicklistStatus) {
+		return false
+	}
+	for _, l := range observed {
+		if l.Kind == helpdesk.PicklistStatus && len(l.Values) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// apiPrincipal names what the PSA's API credentials act as.
+func (r *Reconciler) apiPrincipal() string {
+	switch r.Provider.Name() {
+	case helpdesk.HaloPSA:
+		return "API application"
+	case helpdesk.ConnectWise:
+		return "API member"
+	case helpdesk.Autotask:
+		return "API user"
+	case helpdesk.ZohoDesk:
+		return "refresh token"
+	}
+	return "API user"
 }
 
 // refreshPicklists re-reads the PSA (values created by this pass included)

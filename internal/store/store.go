@@ -206,6 +206,8 @@ type Lease struct {
 
 // Store is Horizon's database. Every method is safe for concurrent use.
 type Store interface {
+	TokenStore
+
 	// Backend returns "sqlite" or "postgres".
 	Backend() string
 	// Close releases the database.

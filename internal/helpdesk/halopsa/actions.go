@@ -43,7 +43,7 @@ func (c *Client) actions(ctx context.Context, op, ticketID string) ([]rawObject,
 	}
 	p := &page{key: "actions"}
 	q := url.Values{"ticket_id": {ticketID}, "excludesys": {"true"}}
-	if _, err := c.get(ctx, op, "/Actions", q, p); err != nil {
+	if err := c.getList(ctx, op, "/Actions", q, p); err != nil {
 		return nil, err
 	}
 	return p.records, nil
@@ -121,12 +121,12 @@ func (c *Client) saveAction(ctx context.Context, op string, item map[string]any,
 // costs one request per ticket.
 func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.TimeEntry, error] {
 	return func(yield func([]helpdesk.TimeEntry, error) bool) {
-		for tickets, err := range c.Tickets(ctx, q) {
+		for tickets, err := range c.tickets(ctx, q, false) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			entries, err := c.ticketTimeEntries(ctx, tickets)
+			entries, err := c.ticketTimeEntries(ctx, tickets, q)
 			if err != nil {
 				yield(nil, fmt.Errorf("halopsa: list time entries: %w", err))
 				return
@@ -138,7 +138,7 @@ func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]
 	}
 }
 
-func (c *Client) ticketTimeEntries(ctx context.Context, tickets []helpdesk.Ticket) ([]helpdesk.TimeEntry, error) {
+func (c *Client) ticketTimeEntries(ctx context.Context, tickets []helpdesk.Ticket, q helpdesk.Query) ([]helpdesk.TimeEntry, error) {
 	var out []helpdesk.TimeEntry
 	for _, t := range tickets {
 		raws, err := c.actions(ctx, "list time entries", t.ExternalID)
@@ -148,7 +148,8 @@ func (c *Client) ticketTimeEntries(ctx context.Context, tickets []helpdesk.Ticke
 		for _, r := range raws {
 			a, err := decodeAction(r)
 			if err != nil {
-				return nil, fmt.Errorf("ticket %s: %w", t.ExternalID, err)
+				skip(q, helpdesk.EntityTimeEntries, r, fmt.Errorf("ticket %s: %w", t.ExternalID, err))
+				continue
 			}
 			if a.TimeTaken > 0 {
 				if a.TicketID == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -15,7 +16,10 @@ import (
 
 // tokenCache holds the client-credentials access token until it expires
 // (less oauth2's ten-second margin) or the API answers 401. Fetches are
-// serialised, so concurrent callers share one token request.
+// serialised, so concurrent callers share one token request. With a
+// helpdesk.TokenCache (the store), the token is shared with the account's
+// other processes: a process takes a live token another one obtained
+// before asking Halo for its own.
 type tokenCache struct {
 	conf clientcredentials.Config
 	hc   *http.Client
@@ -24,6 +28,13 @@ type tokenCache struct {
 	// failed is set while the last token request failed: a 401 then
 	// means no token, and refreshing again would not help.
 	failed bool
+	// shared and seal reach the account's shared token (nil: none).
+	shared helpdesk.TokenCache
+	seal   *helpdesk.TokenSeal
+	log    *slog.Logger
+	// refused is the last token the API answered 401 to: never taken
+	// from the shared cache again.
+	refused string
 }
 
 func newTokenCache(cfg Config, tokenURL string) *tokenCache {
@@ -35,7 +46,10 @@ func newTokenCache(cfg Config, tokenURL string) *tokenCache {
 			Scopes:       []string{cfg.Scope},
 			AuthStyle:    oauth2.AuthStyleInParams,
 		},
-		hc: cfg.HTTPClient,
+		hc:     cfg.HTTPClient,
+		shared: cfg.TokenCache,
+		seal:   helpdesk.NewTokenSeal(helpdesk.HaloPSA, tokenURL, cfg.ClientID, cfg.ClientSecret),
+		log:    cfg.Logger,
 	}
 }
 
@@ -47,13 +61,49 @@ func (t *tokenCache) token(ctx context.Context) (string, error) {
 	if t.tok != nil && t.tok.Valid() {
 		return t.tok.AccessToken, nil
 	}
+	if tok := t.load(ctx); tok != nil {
+		t.tok, t.failed = tok, false
+		return tok.AccessToken, nil
+	}
 	tok, err := t.conf.Token(context.WithValue(ctx, oauth2.HTTPClient, t.hc))
 	if err != nil {
 		t.failed = true
 		return "", &tokenError{e: classifyTokenError(ctx, err)}
 	}
 	t.tok, t.failed = tok, false
+	t.save(ctx, tok)
 	return tok.AccessToken, nil
+}
+
+// load returns the live shared token, or nil. A cache failure costs a
+// token request, never the call.
+func (t *tokenCache) load(ctx context.Context) *oauth2.Token {
+	if t.shared == nil {
+		return nil
+	}
+	ct, ok, err := t.shared.LoadToken(ctx, t.seal.Key())
+	if err != nil {
+		t.log.WarnContext(ctx, "shared access token unreadable", "provider", helpdesk.HaloPSA, "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	access, err := t.seal.Open(ct)
+	tok := &oauth2.Token{AccessToken: access, TokenType: "Bearer", Expiry: ct.Expiry}
+	if err != nil || access == t.refused || !tok.Valid() {
+		return nil
+	}
+	return tok
+}
+
+func (t *tokenCache) save(ctx context.Context, tok *oauth2.Token) {
+	if t.shared == nil {
+		return
+	}
+	if err := t.shared.SaveToken(ctx, t.seal.Key(), t.seal.Seal(tok.AccessToken, tok.Expiry)); err != nil {
+		t.log.WarnContext(ctx, "access token not shared with other processes", "provider", helpdesk.HaloPSA, "err", err)
+	}
 }
 
 // invalidate drops the cached token so that the next request fetches a
@@ -64,6 +114,9 @@ func (t *tokenCache) token(ctx context.Context) (string, error) {
 func (t *tokenCache) invalidate() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.tok != nil {
+		t.refused = t.tok.AccessToken
+	}
 	t.tok = nil
 	return !t.failed
 }

@@ -81,6 +81,10 @@ type Config struct {
 	BaseBackoff, MaxBackoff, MaxRetryAfter time.Duration
 	// Sleep replaces the retry sleep (tests make it instant).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// TokenCache, when set, shares access tokens with the account's other
+	// processes (the store implements it); nil keeps them in this
+	// process.
+	TokenCache helpdesk.TokenCache
 }
 
 // Client is a HaloPSA API client. It is safe for concurrent use.
@@ -89,6 +93,7 @@ type Client struct {
 	t       *transport.Client
 	apiRoot string // {base}/api
 	auth    *tokenCache
+	names   nameCache
 }
 
 var _ helpdesk.Provider = (*Client)(nil)
@@ -107,6 +112,21 @@ func New(cfg Config) (*Client, error) {
 		c.t.SetSleep(cfg.Sleep)
 	}
 	return c, nil
+}
+
+// sleep waits d for the client's own retries (Config.Sleep in tests).
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.cfg.Sleep != nil {
+		return c.cfg.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func withDefaults(cfg Config) (Config, error) {

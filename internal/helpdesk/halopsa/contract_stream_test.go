@@ -33,8 +33,8 @@ func worldTicketIDs(w *sandbox.World, keep func(sandbox.Ticket) bool) []string {
 }
 
 // TestTicketsPaging walks every ticket across page boundaries: the
-// requests made must be exactly the pages up to the first short (or
-// empty) page.
+// requests made must be exactly the pages up to the first short page or
+// the page that reaches record_count; never a page past record_count.
 func TestTicketsPaging(t *testing.T) {
 	cases := []struct {
 		name         string
@@ -43,10 +43,10 @@ func TestTicketsPaging(t *testing.T) {
 		wantRequests int
 	}{
 		{"short last page", 250, 100, 3},
-		{"exact multiple needs an empty page", 200, 100, 3},
-		{"exact multiple small pages", 60, 20, 4},
+		{"exact multiple stops at record_count", 200, 100, 2},
+		{"exact multiple small pages", 60, 20, 3},
 		{"one short page", 7, 100, 1},
-		{"page size one", 5, 1, 6},
+		{"page size one", 5, 1, 5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

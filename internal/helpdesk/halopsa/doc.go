@@ -30,19 +30,33 @@
 //     the token is cached until expiry (less oauth2's ten-second margin)
 //     and dropped on a 401, after which the request is retried once with
 //     a new token. A refused token request is not retried and says to
-//     check clientId, clientSecret and tenant. Config.AuthURL covers
+//     check clientId, clientSecret and tenant. With Config.TokenCache (the
+//     store), the token is shared, sealed, with the account's other
+//     processes. Config.AuthURL covers
 //     tenants with a separate auth host [C-code: n8n keeps authUrl apart].
 //   - Paths are case-insensitive [C-code]; the client uses Halo's
 //     capitalised names (/Tickets, /Actions, /Client, /Users, /Agent).
 //   - Paging: pageinate=true&page_size&page_no (1-based), envelope
 //     {page_no, page_size, record_count, <plural key>} [C-code]. Halo caps
 //     page_size at 100 whatever is asked [LESSONS R19, HaloAPI #90, not in
-//     the wire doc, which calls the maximum UNKNOWN]. The client never
-//     stops on record_count: it stops on an empty page or a page shorter
-//     than the size in force, learnt from the first page (the envelope's
-//     smaller page_size, or the first page's length when the envelope is
-//     silent or echoes a size beyond the cap). A page repeating the
-//     previous one ends the stream with an error instead of looping.
+//     the wire doc, which calls the maximum UNKNOWN]. The client stops on
+//     an empty page, on a page shorter than the size in force, learnt from
+//     the first page (the envelope's smaller page_size, or the first
+//     page's length when the envelope is silent or echoes a size beyond
+//     the cap), and once the records read reach the latest record_count
+//     (Halo's clients loop to it [C-code]), so no request goes past it. A
+//     page repeating the previous one ends the stream with an error
+//     instead of looping. A 200 with an empty body, null, or an envelope
+//     without its array is a broken answer, retried and then an error,
+//     never the end of a listing.
+//   - Ticket lists ask includedetails=true (a GET /Tickets parameter
+//     [C-code]) so list syncs carry descriptions; a listed ticket still
+//     without details is read alone, so a listing never blanks one.
+//     Status, priority and ticket type names are resolved from the
+//     picklists, kept an hour and reloaded early (at most once a minute)
+//     when a ticket names an unknown id. A record that does not decode is
+//     reported to Query.Skip and left out. So is a record
+//     larger than MaxRecordBytes (1 MiB).
 //   - Incremental tickets: lastupdatefromdate in yyyy-MM-ddTHH:mm:ssZ UTC
 //     [C-code, checked: R14 formats dates so]. Whether the bound is
 //     inclusive is [INF]: the client sends Since truncated to the second
@@ -77,7 +91,9 @@
 //     agreeing with R18's payload where status_id 9 has hasbeenclosed
 //     true]; Config.ClosedStatusID changes it. hasbeenclosed is not used:
 //     its name suggests "was ever closed".
-//   - Picklists: GET /Status?type=ticket [C-code, checked], /TicketType,
+//   - Picklists: GET /Status?type=ticket [C-code, checked] (asked again
+//     without type when that answers none: a server reading type as the
+//     numeric status type matches nothing for "ticket" [INF]), /TicketType,
 //     /Team, /Priority; bare arrays [INF] or envelopes. Priority entries
 //     carry their id as priorityid or id and repeat per SLA [INF]: both
 //     keys are read and repeats dropped. Halo's statuses and types are

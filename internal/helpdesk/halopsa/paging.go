@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
@@ -29,13 +30,17 @@ func (c *Client) pageSize(q helpdesk.Query) int {
 }
 
 // pages walks l with pageinate=true&page_size&page_no and yields each
-// non-empty page of raw records. It stops on an empty page or on a page
-// shorter than the page size the server actually used, never on
-// record_count: Halo caps page_size (at 100) whatever is asked, so the
-// size in force is learnt from the first page (see sizeInForce).
+// non-empty page of raw records. It stops on an empty page, on a page
+// shorter than the page size the server actually used (Halo caps
+// page_size at 100 whatever is asked, so the size in force is learnt from
+// the first page, see sizeInForce), and once the records read reach the
+// latest page's record_count (the contract's own stop, as Halo's clients
+// loop [C-code]): a listing that ends on a full page costs no request for
+// an empty page past it. record_count is re-read on every page, so
+// tickets created during the walk (new, higher ids) are still reached.
 func (c *Client) pages(ctx context.Context, l list) iter.Seq2[[]rawObject, error] {
 	return func(yield func([]rawObject, error) bool) {
-		var inForce int
+		var inForce, got int
 		var prevFirst rawObject
 		for pageNo := 1; ; pageNo++ {
 			p, err := c.fetchPage(ctx, l, pageNo)
@@ -53,7 +58,10 @@ func (c *Client) pages(ctx context.Context, l list) iter.Seq2[[]rawObject, error
 			if n > 0 && !yield(p.records, nil) {
 				return
 			}
-			if p.bare || n == 0 || n < inForce {
+			got += n
+			// got beyond record_count means the count is stale (records
+			// deleted mid-walk) or wrong: then only a short page ends it
+			if p.bare || n == 0 || n < inForce || p.counted && got == p.recordCount {
 				return
 			}
 			prevFirst = p.records[0]
@@ -89,26 +97,67 @@ func (c *Client) fetchPage(ctx context.Context, l list, pageNo int) (*page, erro
 	q.Set("page_size", strconv.Itoa(l.size))
 	q.Set("page_no", strconv.Itoa(pageNo))
 	p := &page{key: l.key}
-	if _, err := c.get(ctx, l.op, l.path, q, p); err != nil {
+	if err := c.getList(ctx, l.op, l.path, q, p); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// emptyBodyTries bounds the asks for a list answered 200 with no body.
+const emptyBodyTries = 3
+
+// getList GETs a list into p. A 2xx with an empty body is a broken
+// answer, not an empty list: it is asked again (the transport retries the
+// other broken bodies, null and unreadable JSON, itself) and then fails
+// the listing, so a sync never takes a cut-off listing for a whole one.
+func (c *Client) getList(ctx context.Context, op, path string, q url.Values, p *page) error {
+	for try := 1; ; try++ {
+		res, err := c.get(ctx, op, path, q, p)
+		if err != nil {
+			return err
+		}
+		if len(res.Body) > 0 {
+			return nil
+		}
+		err = &helpdesk.Error{Provider: helpdesk.HaloPSA, Op: op, Kind: helpdesk.ErrTransient, Status: res.Status,
+			Message: "the answer has an empty body where a list is due"}
+		if try == emptyBodyTries {
+			return err
+		}
+		wait := min(durOr(c.cfg.BaseBackoff, 5*time.Second)<<(try-1), durOr(c.cfg.MaxBackoff, time.Minute))
+		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", helpdesk.HaloPSA, "op", op,
+			"attempt", try, "wait", wait, "err", err)
+		if c.sleep(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
 // stream converts each raw page with conv, which drops records by
-// returning false, and yields the non-empty converted pages. Errors are
-// wrapped with "halopsa: <op>".
-func stream[T any](src iter.Seq2[[]rawObject, error], op string, conv func(rawObject) (T, bool, error)) iter.Seq2[[]T, error] {
+// returning false, and yields the non-empty converted pages. A record conv
+// refuses is reported to q.Skip and left out. Errors are wrapped with
+// "halopsa: <op>".
+func stream[T any](src iter.Seq2[[]rawObject, error], op string, q helpdesk.Query, entity helpdesk.Entity,
+	conv func(rawObject) (T, bool, error)) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		for raws, err := range src {
 			if err != nil {
 				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
 				return
 			}
-			out, err := convertAll(raws, conv)
-			if err != nil {
-				yield(nil, fmt.Errorf("halopsa: %s: %w", op, err))
-				return
+			out := make([]T, 0, len(raws))
+			for _, r := range raws {
+				if oversized(q, entity, r) {
+					continue
+				}
+				v, keep, err := conv(r)
+				if err != nil {
+					skip(q, entity, r, err)
+					continue
+				}
+				if keep {
+					out = append(out, v)
+				}
 			}
 			if len(out) > 0 && !yield(out, nil) {
 				return
@@ -117,16 +166,16 @@ func stream[T any](src iter.Seq2[[]rawObject, error], op string, conv func(rawOb
 	}
 }
 
-func convertAll[T any](raws []rawObject, conv func(rawObject) (T, bool, error)) ([]T, error) {
-	out := make([]T, 0, len(raws))
-	for _, r := range raws {
-		v, keep, err := conv(r)
-		if err != nil {
-			return nil, err
-		}
-		if keep {
-			out = append(out, v)
-		}
+// MaxRecordBytes bounds one listed record: a larger one (a hostile or
+// corrupted field) is left out and reported through Query.Skip rather
+// than stored.
+const MaxRecordBytes = 1 << 20
+
+// oversized reports (and passes to q.Skip) a record beyond MaxRecordBytes.
+func oversized(q helpdesk.Query, entity helpdesk.Entity, r rawObject) bool {
+	if len(r) <= MaxRecordBytes {
+		return false
 	}
-	return out, nil
+	skip(q, entity, r, fmt.Errorf("record of %d bytes exceeds the %d-byte limit", len(r), MaxRecordBytes))
+	return true
 }

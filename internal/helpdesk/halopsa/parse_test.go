@@ -44,8 +44,11 @@ type recorded struct {
 func newFixtureServer(t *testing.T, routes map[string]fixture) (*fixtureServer, *halopsa.Client) {
 	t.Helper()
 	fs := &fixtureServer{t: t, routes: routes}
-	if _, ok := routes["post /auth/token"]; !ok {
-		routes["post /auth/token"] = fixture{file: "token.json"}
+	for route, file := range map[string]string{"post /auth/token": "token.json", "get /api/status": "statuses.json",
+		"get /api/tickettype": "tickettypes.json", "get /api/priority": "priorities.json", "get /api/team": "teams.json"} {
+		if _, ok := routes[route]; !ok {
+			routes[route] = fixture{file: file}
+		}
 	}
 	srv := httptest.NewServer(fs)
 	t.Cleanup(srv.Close)
@@ -125,8 +128,9 @@ func TestParseTicketFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := helpdesk.Ticket{ExternalID: "4242", Summary: "Printer offline on 2nd floor", Description: "Users cannot print since 9am.",
-		Status: helpdesk.Ref{ID: "2"}, Priority: helpdesk.Ref{ID: "3"}, Type: helpdesk.Ref{ID: "1"},
-		Queue: helpdesk.Ref{Name: "1st Line"}, CompanyID: "12", ContactID: "208", AssigneeID: "4",
+		Status: helpdesk.Ref{ID: "2", Name: "In Progress"}, Priority: helpdesk.Ref{ID: "3", Name: "Normal"},
+		Type: helpdesk.Ref{ID: "1", Name: "Incident"}, Queue: helpdesk.Ref{Name: "1st Line"},
+		CompanyID: "12", ContactID: "208", AssigneeID: "4",
 		CreatedAt: ts("2024-05-01T09:12:44Z"), UpdatedAt: ts("2024-05-01T10:15:30Z")}
 	got.Raw = nil
 	if !equalTicket(got, want) {
@@ -164,7 +168,7 @@ func TestParseTicketPageAndQuery(t *testing.T) {
 	}
 	q := reqs[0].query
 	for k, v := range map[string]string{"pageinate": "true", "page_size": "2", "page_no": "1",
-		"lastupdatefromdate": "2024-05-01T00:00:00Z", "order": "id"} {
+		"lastupdatefromdate": "2024-05-01T00:00:00Z", "order": "id", "includedetails": "true"} {
 		if q.Get(k) != v {
 			t.Fatalf("query %s=%q, want %q (query %v)", k, q.Get(k), v, q)
 		}
@@ -175,8 +179,12 @@ func TestParseTicketPageAndQuery(t *testing.T) {
 	if h := reqs[0].header.Get("Authorization"); h != "Bearer eyJhbGciOi-fixture-token" {
 		t.Fatalf("Authorization %q", h)
 	}
-	if len(got) != 2 || got[0].ExternalID != "4242" || got[1].Summary != "New starter" {
+	if len(got) != 2 || got[0].ExternalID != "4242" || got[1].Summary != "New starter" ||
+		got[0].Description != "Users cannot print since 9am." {
 		t.Fatalf("tickets %+v", got)
+	}
+	if got[0].Status.Name == "" || got[1].Status.Name == "" {
+		t.Fatalf("status names not resolved: %+v %+v", got[0].Status, got[1].Status)
 	}
 }
 

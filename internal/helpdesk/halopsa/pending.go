@@ -2,15 +2,12 @@ package halopsa
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
-// The API user is not implemented yet for this provider: it reports
-// ErrUnsupported, which callers treat as "cannot tell".
-
-// APIUser implements helpdesk.Provider.
+// APIUser implements helpdesk.Provider: GET /Agent/me, the agent the API
+// application acts as [C-code].
 func (c *Client) APIUser(ctx context.Context) (helpdesk.Member, error) {
-	return helpdesk.Member{}, fmt.Errorf("halopsa: api user: %w", helpdesk.ErrUnsupported)
+	return c.Me(ctx)
 }

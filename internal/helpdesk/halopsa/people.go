@@ -2,7 +2,6 @@ package halopsa
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"net/url"
 
@@ -16,7 +15,7 @@ import (
 func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
 	v := url.Values{"order": {"id"}, "includeactive": {"true"}, "includeinactive": {"true"}}
 	l := list{op: "list contacts", path: "/Users", key: "users", query: v, size: c.pageSize(q)}
-	return stream(c.pages(ctx, l), l.op, contact)
+	return stream(c.pages(ctx, l), l.op, q, helpdesk.EntityContacts, contact)
 }
 
 // Companies implements helpdesk.Provider: GET /Client, active and
@@ -24,26 +23,20 @@ func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]hel
 func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
 	v := url.Values{"order": {"id"}, "includeactive": {"true"}, "includeinactive": {"true"}}
 	l := list{op: "list companies", path: "/Client", key: "clients", query: v, size: c.pageSize(q)}
-	return stream(c.pages(ctx, l), l.op, company)
+	return stream(c.pages(ctx, l), l.op, q, helpdesk.EntityCompanies, company)
 }
 
 // Members implements helpdesk.Provider: GET /Agent with enabled and
 // disabled agents, in one unpaged answer (q is ignored).
-func (c *Client) Members(ctx context.Context, _ helpdesk.Query) iter.Seq2[[]helpdesk.Member, error] {
-	return func(yield func([]helpdesk.Member, error) bool) {
+func (c *Client) Members(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Member, error] {
+	one := func(yield func([]rawObject, error) bool) {
 		p := &page{key: "agents"}
-		q := url.Values{"includeenabled": {"true"}, "includedisabled": {"true"}}
-		if _, err := c.get(ctx, "list members", "/Agent", q, p); err != nil {
-			yield(nil, fmt.Errorf("halopsa: list members: %w", err))
+		v := url.Values{"includeenabled": {"true"}, "includedisabled": {"true"}}
+		if err := c.getList(ctx, "list members", "/Agent", v, p); err != nil {
+			yield(nil, err)
 			return
 		}
-		out, err := convertAll(p.records, member)
-		if err != nil {
-			yield(nil, fmt.Errorf("halopsa: list members: %w", err))
-			return
-		}
-		if len(out) > 0 {
-			yield(out, nil)
-		}
+		yield(p.records, nil)
 	}
+	return stream(one, "list members", q, helpdesk.EntityMembers, member)
 }

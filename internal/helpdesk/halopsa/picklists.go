@@ -26,22 +26,33 @@ var picklistSources = []picklistSource{
 
 // Picklists implements helpdesk.Provider. Halo's statuses, ticket types,
 // priorities and teams are global, so each picklist has an empty scope.
-// The status ClosedStatusID is marked Closed.
+// The status ClosedStatusID is marked Closed. Statuses are asked with
+// type=ticket [C-code]; when that answers none, once more without type
+// (a server reading type as the numeric status type matches nothing for
+// "ticket" [INF]). A status list that is still empty is returned as it
+// is: the reconciler reports it as drift with its likely cause.
 func (c *Client) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 	out := make([]helpdesk.Picklist, 0, len(picklistSources))
 	for _, s := range picklistSources {
 		pl, err := c.picklist(ctx, s)
+		if err == nil && s.kind == helpdesk.PicklistStatus && len(pl.Values) == 0 {
+			// Read as the numeric status type, type=ticket matches no
+			// status [INF]: ask once more without the filter.
+			s.query = nil
+			pl, err = c.picklist(ctx, s)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("halopsa: list %s: %w", s.kind, err)
 		}
 		out = append(out, pl)
 	}
+	c.names.set(out)
 	return out, nil
 }
 
 func (c *Client) picklist(ctx context.Context, s picklistSource) (helpdesk.Picklist, error) {
 	p := &page{key: s.key}
-	if _, err := c.get(ctx, "list "+string(s.kind), s.path, s.query, p); err != nil {
+	if err := c.getList(ctx, "list "+string(s.kind), s.path, s.query, p); err != nil {
 		return helpdesk.Picklist{}, err
 	}
 	pl := helpdesk.Picklist{Kind: s.kind, Values: make([]helpdesk.PicklistValue, 0, len(p.records))}

@@ -13,7 +13,7 @@ import (
 type wireTicket struct {
 	ID           flexID   `json:"id"`
 	Summary      string   `json:"summary"`
-	Details      string   `json:"details"`
+	Details      *string  `json:"details"`
 	ClientID     flexID   `json:"client_id"`
 	UserID       flexID   `json:"user_id"`
 	TicketTypeID flexID   `json:"tickettype_id"`
@@ -28,17 +28,29 @@ type wireTicket struct {
 
 // ticket converts one raw ticket; an object without an id is an error.
 func (c *Client) ticket(raw rawObject) (helpdesk.Ticket, error) {
+	t, _, err := c.decodeTicket(raw)
+	return t, err
+}
+
+// decodeTicket converts one raw ticket and says whether it carried its
+// details (list pages may not): a ticket without them must not blank the
+// description the store holds.
+func (c *Client) decodeTicket(raw rawObject) (helpdesk.Ticket, bool, error) {
 	var w wireTicket
 	if err := raw.decode(&w); err != nil {
-		return helpdesk.Ticket{}, fmt.Errorf("decode ticket: %w", err)
+		return helpdesk.Ticket{}, false, fmt.Errorf("decode ticket: %w", err)
 	}
 	if w.ID == "" {
-		return helpdesk.Ticket{}, fmt.Errorf("decode ticket: no id")
+		return helpdesk.Ticket{}, false, fmt.Errorf("decode ticket: no id")
+	}
+	details := ""
+	if w.Details != nil {
+		details = *w.Details
 	}
 	return helpdesk.Ticket{
 		ExternalID:  string(w.ID),
 		Summary:     w.Summary,
-		Description: w.Details,
+		Description: details,
 		Status:      helpdesk.Ref{ID: string(w.StatusID)},
 		Closed:      w.StatusID != "" && string(w.StatusID) == c.cfg.ClosedStatusID,
 		Priority:    helpdesk.Ref{ID: string(w.PriorityID)},
@@ -50,7 +62,7 @@ func (c *Client) ticket(raw rawObject) (helpdesk.Ticket, error) {
 		CreatedAt:   w.DateOccurred.Time(),
 		UpdatedAt:   w.LastUpdate.Time(),
 		Raw:         json.RawMessage(raw),
-	}, nil
+	}, w.Details != nil, nil
 }
 
 // wireAction is a Halo action: notes, emails and time are all actions.

@@ -13,22 +13,74 @@ import (
 )
 
 // Tickets implements helpdesk.Provider: GET /Tickets ordered by id with
-// lastupdatefromdate (second precision, UTC). Records not updated strictly
-// after q.Since are dropped client-side, so an inclusive server filter
-// and the truncation to the second cost nothing.
+// lastupdatefromdate (second precision, UTC) and includedetails, so that
+// list syncs carry descriptions. Records not updated strictly after
+// q.Since are dropped client-side, so an inclusive server filter and the
+// truncation to the second cost nothing. A listed ticket that still comes
+// without details (an instance that ignores includedetails on lists) is
+// read on its own: a listing never blanks a description. Status,
+// priority, type and team names are resolved from the picklists.
 func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
+	return c.tickets(ctx, q, true)
+}
+
+// tickets lists tickets; whole asks for details and names (TimeEntries
+// needs neither).
+func (c *Client) tickets(ctx context.Context, q helpdesk.Query, whole bool) iter.Seq2[[]helpdesk.Ticket, error] {
 	v := url.Values{"order": {"id"}, "orderdesc": {"false"}}
+	if whole {
+		v.Set("includedetails", "true")
+	}
 	if !q.Since.IsZero() {
 		v.Set("lastupdatefromdate", formatTime(q.Since.Truncate(time.Second)))
 	}
 	l := list{op: "list tickets", path: "/Tickets", key: "tickets", query: v, size: c.pageSize(q)}
-	return stream(c.pages(ctx, l), l.op, func(r rawObject) (helpdesk.Ticket, bool, error) {
-		t, err := c.ticket(r)
-		if err != nil {
-			return t, false, err
+	return func(yield func([]helpdesk.Ticket, error) bool) {
+		for raws, err := range c.pages(ctx, l) {
+			if err != nil {
+				yield(nil, fmt.Errorf("halopsa: %s: %w", l.op, err))
+				return
+			}
+			page, err := c.ticketPage(ctx, raws, q, whole)
+			if err != nil {
+				yield(nil, fmt.Errorf("halopsa: %s: %w", l.op, err))
+				return
+			}
+			if len(page) > 0 && !yield(page, nil) {
+				return
+			}
 		}
-		return t, q.Since.IsZero() || t.UpdatedAt.IsZero() || t.UpdatedAt.After(q.Since), nil
-	})
+	}
+}
+
+// ticketPage converts a page of listed tickets: records that do not
+// decode are reported to q.Skip and left out, tickets listed without
+// details are read whole, names are resolved.
+func (c *Client) ticketPage(ctx context.Context, raws []rawObject, q helpdesk.Query, whole bool) ([]helpdesk.Ticket, error) {
+	out := make([]helpdesk.Ticket, 0, len(raws))
+	for _, r := range raws {
+		if oversized(q, helpdesk.EntityTickets, r) {
+			continue
+		}
+		t, full, err := c.decodeTicket(r)
+		if err != nil {
+			skip(q, helpdesk.EntityTickets, r, err)
+			continue
+		}
+		if !q.Since.IsZero() && !t.UpdatedAt.IsZero() && !t.UpdatedAt.After(q.Since) {
+			continue
+		}
+		if whole && !full {
+			if t, err = c.getTicket(ctx, "get ticket", t.ExternalID); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, t)
+	}
+	if whole {
+		c.resolveNames(ctx, out)
+	}
+	return out, nil
 }
 
 // GetTicket implements helpdesk.Provider: GET /Tickets/{id}.
@@ -49,7 +101,13 @@ func (c *Client) getTicket(ctx context.Context, op, id string) (helpdesk.Ticket,
 	if _, err := c.get(ctx, op, "/Tickets/"+id, q, &raw); err != nil {
 		return helpdesk.Ticket{}, err
 	}
-	return c.ticket(raw)
+	t, err := c.ticket(raw)
+	if err != nil {
+		return t, err
+	}
+	ts := []helpdesk.Ticket{t}
+	c.resolveNames(ctx, ts)
+	return ts[0], nil
 }
 
 // CreateTicket implements helpdesk.Provider: POST /Tickets with a

@@ -106,7 +106,7 @@ func fromHaloEvents(refs []wireEventRef) []helpdesk.Event {
 // only (runbooks, type 1, are not callbacks).
 func (c *Client) Webhooks(ctx context.Context) ([]helpdesk.Webhook, error) {
 	p := &page{key: "webhooks"}
-	if _, err := c.get(ctx, "list webhooks", "/Webhook", nil, p); err != nil {
+	if err := c.getList(ctx, "list webhooks", "/Webhook", nil, p); err != nil {
 		return nil, fmt.Errorf("halopsa: list webhooks: %w", err)
 	}
 	out := make([]helpdesk.Webhook, 0, len(p.records))

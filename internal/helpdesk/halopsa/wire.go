@@ -132,12 +132,20 @@ func (o *objects) UnmarshalJSON(b []byte) error {
 type page struct {
 	key      string // plural resource key: tickets, users, clients, actions
 	pageSize int    // page_size as the server reports it, 0 when absent
-	records  []rawObject
-	bare     bool
+	// recordCount is record_count, the number of matches, when counted.
+	recordCount int
+	counted     bool
+	records     []rawObject
+	bare        bool
 }
 
+// errNoList is a 200 whose body holds no list where one is due.
+var errNoList = errors.New("the answer holds no list")
+
 // UnmarshalJSON implements json.Unmarshaler. The array key is matched
-// case-insensitively; an envelope without it is an empty page.
+// case-insensitively. A body of null, or an envelope without the array
+// (unless its record_count is 0), is an error and not an empty page: read
+// as the end of a listing it would drop the rest silently.
 func (p *page) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
@@ -148,17 +156,27 @@ func (p *page) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
+	found := false
 	for k, v := range m {
 		switch {
 		case strings.EqualFold(k, "page_size"):
 			var n flexFloat
 			_ = n.UnmarshalJSON(v)
 			p.pageSize = int(n)
+		case strings.EqualFold(k, "record_count"):
+			var n flexFloat
+			if n.UnmarshalJSON(v) == nil && string(v) != "null" {
+				p.recordCount, p.counted = int(n), true
+			}
 		case strings.EqualFold(k, p.key) && string(v) != "null":
 			if err := json.Unmarshal(v, &p.records); err != nil {
 				return err
 			}
+			found = true
 		}
+	}
+	if m == nil || !found && !(p.counted && p.recordCount == 0) {
+		return errNoList
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type Options struct {
 	// provider's default (sized for the real PSA's limits), a negative
 	// value turns it off (the sandbox has no limits).
 	RatePerSecond float64
+	// Tokens shares OAuth access tokens with the account's other
+	// processes (Zoho Desk, HaloPSA); nil keeps them per process.
+	Tokens helpdesk.TokenCache
 }
 
 // New returns the client for the file's provider. Errors name the setting
@@ -59,7 +62,7 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		cfg := zohodesk.Config{DataCenter: c.DataCenter, OrgID: string(c.OrgID), ClientID: c.ClientID, BaseURL: c.BaseURL,
 			ClientSecret: r.get("helpdesk.zohodesk.clientSecret", c.ClientSecret),
 			RefreshToken: r.get("helpdesk.zohodesk.refreshToken", c.RefreshToken),
-			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger,
+			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, TokenCache: o.Tokens,
 			Tuning: zohodesk.Tuning{RatePerSecond: o.RatePerSecond}}
 		if r.err != nil {
 			return nil, r.err
@@ -69,7 +72,8 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		c := h.HaloPSA
 		cfg := halopsa.Config{BaseURL: c.BaseURL, Tenant: c.Tenant, ClientID: c.ClientID,
 			ClientSecret: r.get("helpdesk.halopsa.clientSecret", c.ClientSecret),
-			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond}
+			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond,
+			TokenCache: o.Tokens}
 		if r.err != nil {
 			return nil, r.err
 		}

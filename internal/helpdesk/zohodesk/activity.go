@@ -28,7 +28,7 @@ func (c *Client) Notes(ctx context.Context, ticketID string) ([]helpdesk.Note, e
 	}
 	q := url.Values{"sortBy": {"commentedTime"}}
 	pages := c.listPages(ctx, op, "/tickets/"+ticketID+"/comments", q, ticketPage)
-	return collect(convertPages(pages, op, func(raw json.RawMessage) (helpdesk.Note, error) {
+	return collect(convertPages(pages, op, nil, func(raw json.RawMessage) (helpdesk.Note, error) {
 		return parseComment(raw, ticketID)
 	}))
 }
@@ -114,6 +114,7 @@ func (c *Client) ticketTimeEntries(ctx context.Context, ticketID string, q helpd
 		v.Set("modifiedTimeRange", formatTime(lower)+","+formatTime(c.cfg.Now().UTC().Add(24*time.Hour)))
 	}
 	entries, err := collect(convertPages(c.listPages(ctx, op, "/tickets/"+ticketID+"/timeEntry", v, ticketPage), op,
+		skipper(q, helpdesk.EntityTimeEntries),
 		func(raw json.RawMessage) (helpdesk.TimeEntry, error) { return parseTimeEntry(raw, ticketID) }))
 	if err != nil {
 		yield(nil, err)
@@ -217,7 +218,7 @@ func (c *Client) Members(ctx context.Context, q helpdesk.Query) iter.Seq2[[]help
 		seen := map[string]bool{}
 		for _, status := range []string{"ACTIVE", "DISABLED"} {
 			pages := c.listPages(ctx, op, "/agents", url.Values{"status": {status}}, limit)
-			for page, err := range convertPages(pages, op, parseAgent) {
+			for page, err := range convertPages(pages, op, skipper(q, helpdesk.EntityMembers), parseAgent) {
 				if err != nil {
 					yield(nil, err)
 					return

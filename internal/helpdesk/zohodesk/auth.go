@@ -3,6 +3,7 @@ package zohodesk
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/transport"
 )
 
 // credentialHint names the settings to check when Zoho Accounts refuses
@@ -34,6 +36,9 @@ func tokenError(err error) error {
 		}
 		e.Status = status
 		e.Message, e.Kind = grantFailure(status, re.ErrorCode, re.ErrorDescription)
+		if re.Response != nil {
+			e.RetryAfter = transport.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		}
 	case strings.Contains(err.Error(), "missing access_token"):
 		e.Kind = helpdesk.ErrUnauthorized
 		e.Message = "Zoho Accounts answered without an access token: " + credentialHint
@@ -83,74 +88,209 @@ func scrubURL(err error) error {
 	return errors.New("request failed")
 }
 
-// tokenManager wraps the oauth2 refresh-token source: cached until expiry,
-// refreshed on a 401 when the rejected token is the cached one, and its
-// errors turned into credential errors.
+// Token endpoint retries: a 429 or 5xx from Zoho Accounts is asked again
+// up to tokenTries times, waiting Retry-After when it is sent (bounded by
+// Tuning.MaxRetryAfter), else a doubling backoff.
+const tokenTries = 4
+
+// tokenManager holds the access token of one client: one grant at a time
+// (concurrent entity syncs wait for it and share its token or its
+// failure), cached until shortly before expiry, shared with other
+// processes of the account through an optional helpdesk.TokenCache, and
+// dropped on a 401 only when the refused token is the one held.
 type tokenManager struct {
+	conf    *oauth2.Config
+	hc      *http.Client
+	refresh string
+	early   time.Duration
+	maxWait time.Duration
+	base    time.Duration
+	log     *slog.Logger
+	cache   helpdesk.TokenCache
+	seal    *helpdesk.TokenSeal
+	sleep   func(context.Context, time.Duration) error
+
+	// granting is a one-slot semaphore: the holder asks Zoho Accounts.
+	granting chan struct{}
+
 	mu       sync.Mutex
-	conf     *oauth2.Config
-	ctx      context.Context
-	refresh  string
-	early    time.Duration
-	src      oauth2.TokenSource
-	current  string          // access token last fetched
+	tok      *oauth2.Token
 	rejected map[string]bool // access tokens the API answered 401 to
+	failErr  error           // the last grant failure ...
+	failAt   time.Time       // ... and when it happened
 }
 
 func newTokenManager(cfg Config, tokenURL string) *tokenManager {
-	early := cfg.Tuning.TokenEarlyExpiry
-	if early == 0 {
-		early = 10 * time.Second
-	}
+	t := cfg.Tuning
 	m := &tokenManager{
 		conf: &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(),
 			Endpoint: oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}},
-		ctx:     context.WithValue(context.Background(), oauth2.HTTPClient, cfg.HTTPClient),
-		refresh: cfg.RefreshToken.Reveal(),
-		early:   early,
+		hc: cfg.HTTPClient, refresh: cfg.RefreshToken.Reveal(),
+		early: durOr(t.TokenEarlyExpiry, 10*time.Second), maxWait: durOr(t.MaxRetryAfter, 2*time.Minute),
+		base: durOr(t.BaseBackoff, time.Second), log: cfg.Logger, cache: cfg.TokenCache,
+		seal:     helpdesk.NewTokenSeal(helpdesk.ZohoDesk, tokenURL, cfg.ClientID, cfg.ClientSecret, cfg.RefreshToken),
+		sleep:    sleepCtx,
+		granting: make(chan struct{}, 1),
+		rejected: map[string]bool{},
 	}
-	m.reset()
 	return m
 }
 
-// reset drops the cached access token; the next call refreshes. The
-// caller holds m.mu (or owns m).
-func (m *tokenManager) reset() {
-	base := m.conf.TokenSource(m.ctx, &oauth2.Token{RefreshToken: m.refresh})
-	m.src = oauth2.ReuseTokenSourceWithExpiry(nil, &stampSource{m: m, src: base}, m.early)
-	m.rejected = map[string]bool{}
-}
-
-// stampSource records each freshly fetched access token.
-type stampSource struct {
-	m   *tokenManager
-	src oauth2.TokenSource
-}
-
-// Token implements oauth2.TokenSource.
-func (s *stampSource) Token() (*oauth2.Token, error) {
-	t, err := s.src.Token()
-	if err == nil {
-		s.m.mu.Lock()
-		s.m.current = t.AccessToken
-		s.m.mu.Unlock()
+func durOr(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
 	}
-	return t, err
+	return v
 }
 
-// token returns a valid access token or a credential error.
+// usable reports whether t can be sent: not expiring within early and not
+// refused by the API. The caller holds m.mu.
+func (m *tokenManager) usable(t *oauth2.Token) bool {
+	return t != nil && t.AccessToken != "" && !m.rejected[t.AccessToken] &&
+		(t.Expiry.IsZero() || time.Now().Add(m.early).Before(t.Expiry))
+}
+
+func (m *tokenManager) held() *oauth2.Token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.usable(m.tok) {
+		return m.tok
+	}
+	return nil
+}
+
+// token returns a valid access token or a credential error. Callers that
+// wait while another grant runs get that grant's token, or its failure:
+// they do not each ask Zoho Accounts again.
 func (m *tokenManager) token(ctx context.Context) (*oauth2.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: "refresh token", Kind: helpdesk.ErrTransient, Err: err}
 	}
+	if t := m.held(); t != nil {
+		return t, nil
+	}
+	asked := time.Now()
+	select {
+	case m.granting <- struct{}{}:
+		defer func() { <-m.granting }()
+	case <-ctx.Done():
+		return nil, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: "refresh token", Kind: helpdesk.ErrTransient, Err: ctx.Err()}
+	}
+	if t := m.held(); t != nil {
+		return t, nil
+	}
 	m.mu.Lock()
-	src := m.src
+	failErr, failAt := m.failErr, m.failAt
 	m.mu.Unlock()
-	t, err := src.Token()
+	if failErr != nil && (failAt.After(asked) || time.Now().Before(failAt.Add(helpdesk.RetryAfter(failErr)))) {
+		// a grant failed while this caller waited, or Zoho asked for a
+		// pause that has not passed: asking again would only add to the
+		// account's token count
+		return nil, failErr
+	}
+	t, err := m.obtain(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if err != nil {
-		return nil, tokenError(err)
+		if ctx.Err() == nil { // this caller's cancellation is not the grant's failure
+			m.failErr, m.failAt = err, time.Now()
+		}
+		return nil, err
+	}
+	m.tok, m.failErr = t, nil
+	return t, nil
+}
+
+// obtain takes the account's shared token when another process left a
+// usable one, else asks Zoho Accounts and shares the answer.
+func (m *tokenManager) obtain(ctx context.Context) (*oauth2.Token, error) {
+	if t := m.shared(ctx); t != nil {
+		return t, nil
+	}
+	t, err := m.grant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.cache != nil {
+		if err := m.cache.SaveToken(ctx, m.seal.Key(), m.seal.Seal(t.AccessToken, t.Expiry)); err != nil {
+			m.log.WarnContext(ctx, "access token not shared with other processes", "provider", helpdesk.ZohoDesk, "err", err)
+		}
 	}
 	return t, nil
+}
+
+// shared returns the usable token in the cache, or nil. A cache failure
+// costs a grant, never the call.
+func (m *tokenManager) shared(ctx context.Context) *oauth2.Token {
+	if m.cache == nil {
+		return nil
+	}
+	ct, ok, err := m.cache.LoadToken(ctx, m.seal.Key())
+	if err != nil {
+		m.log.WarnContext(ctx, "shared access token unreadable", "provider", helpdesk.ZohoDesk, "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	access, err := m.seal.Open(ct)
+	if err != nil {
+		return nil
+	}
+	t := &oauth2.Token{AccessToken: access, TokenType: "Zoho-oauthtoken", Expiry: ct.Expiry}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.usable(t) {
+		return nil
+	}
+	return t
+}
+
+// grant runs the refresh-token grant, retrying throttling and outages of
+// the token endpoint as data calls are retried.
+func (m *tokenManager) grant(ctx context.Context) (*oauth2.Token, error) {
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, m.hc)
+	for try := 1; ; try++ {
+		t, err := m.conf.TokenSource(hctx, &oauth2.Token{RefreshToken: m.refresh}).Token()
+		if err == nil {
+			return t, nil
+		}
+		e := tokenError(err)
+		wait, again := m.retryWait(err, try)
+		if !again || try == tokenTries || ctx.Err() != nil {
+			return nil, e
+		}
+		m.log.InfoContext(ctx, "psa token retry", "provider", helpdesk.ZohoDesk, "attempt", try, "wait", wait, "err", e)
+		if m.sleep(ctx, wait) != nil {
+			return nil, e
+		}
+	}
+}
+
+// retryWait says whether a failed grant is worth asking again and after
+// how long: 429 and 5xx answers and network failures are, for
+// Retry-After when sent and not beyond maxWait; refused grants are not.
+// Zoho's "Access Denied" block is retried only when it names a wait.
+func (m *tokenManager) retryWait(err error, try int) (time.Duration, bool) {
+	backoff := min(m.base<<(try-1), 30*time.Second)
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return backoff, !strings.Contains(err.Error(), "missing access_token")
+	}
+	if re.Response == nil {
+		return 0, false
+	}
+	ra := transport.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+	status := re.Response.StatusCode
+	switch {
+	case ra > m.maxWait:
+		return 0, false
+	case ra > 0:
+		return ra, true
+	case status == http.StatusTooManyRequests || status >= 500:
+		return backoff, true
+	}
+	return 0, false
 }
 
 // reject notes that the API refused an access token.
@@ -162,15 +302,15 @@ func (m *tokenManager) reject(access string) {
 	}
 }
 
-// invalidate is the transport's OnUnauthorized hook: it drops the cached
+// invalidate is the transport's OnUnauthorized hook: it drops the held
 // token when that very token was refused (a 401 INVALID_OAUTH), so that
 // concurrent 401s cause one refresh, not one each (Zoho allows 10 tokens
 // per refresh token per 10 minutes). The request is then retried once.
 func (m *tokenManager) invalidate() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.rejected[m.current] {
-		m.reset()
+	if m.tok != nil && m.rejected[m.tok.AccessToken] {
+		m.tok = nil
 	}
 	return true
 }

@@ -71,6 +71,10 @@ type Config struct {
 	Tuning Tuning
 	// Now is the clock used for search windows; default time.Now.
 	Now func() time.Time
+	// TokenCache, when set, shares access tokens with the account's other
+	// processes (the store implements it); nil keeps them in this
+	// process.
+	TokenCache helpdesk.TokenCache
 }
 
 // Tuning holds transport settings; zero values take the defaults noted.
@@ -103,6 +107,8 @@ type Client struct {
 	auth     *tokenManager
 	sourceID string
 	header   string
+	sleep    func(context.Context, time.Duration) error
+	depts    deptCache
 }
 
 var _ helpdesk.Provider = (*Client)(nil)
@@ -143,6 +149,7 @@ func New(cfg Config) (*Client, error) {
 		tokenURL: accounts + "/oauth/v2/token",
 		sourceID: cfg.SourceID,
 		header:   cfg.SourceIDHeader,
+		sleep:    sleepCtx,
 	}
 	if c.sourceID == "" {
 		c.sourceID = deriveSourceID(cfg.OrgID, cfg.ClientID)
@@ -217,8 +224,37 @@ func transportConfig(cfg Config, onUnauthorized func() bool) transport.Config {
 	}
 }
 
-// SetSleep replaces the transport's backoff sleep (tests make it instant).
-func (c *Client) SetSleep(f func(context.Context, time.Duration) error) { c.http.SetSleep(f) }
+// SetSleep replaces every retry sleep (tests make it instant).
+func (c *Client) SetSleep(f func(context.Context, time.Duration) error) {
+	c.http.SetSleep(f)
+	c.sleep = f
+	c.auth.sleep = f
+}
+
+// backoff is the wait before the client's own retry number try (the
+// transport's retries wait on their own): doubling from BaseBackoff,
+// capped at MaxBackoff.
+func (c *Client) backoff(try int) time.Duration {
+	base, ceiling := c.cfg.Tuning.BaseBackoff, c.cfg.Tuning.MaxBackoff
+	if base <= 0 {
+		base = 250 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = 30 * time.Second
+	}
+	return min(base<<(try-1), ceiling)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // SourceID returns the UUID Horizon tags its writes with.
 func (c *Client) SourceID() string { return c.sourceID }

@@ -11,7 +11,12 @@
 //     token answer is never used [3P].
 //   - OAuth refresh-token grant at {accounts}/oauth/v2/token, parameters
 //     in the request (AuthStyleInParams) [C-off]; tokens live 1 h and are
-//     cached until expiry (ReuseTokenSourceWithExpiry); grant errors come
+//     cached until shortly before expiry, one grant at a time per process
+//     (callers waiting on a grant share its token or its failure), and,
+//     with Config.TokenCache (the store), shared sealed with the account's
+//     other processes. A 429 or 5xx from the token endpoint is retried
+//     after its Retry-After (bounded by Tuning.MaxRetryAfter), as data
+//     calls are, and a pause it asks for holds every caller; grant errors come
 //     as HTTP 200 {"error":"invalid_code"} [3P] and are reported as
 //     ErrUnauthorized naming the refreshToken/clientId/clientSecret
 //     settings, never their values; "Access Denied" (10 tokens per refresh
@@ -25,6 +30,10 @@
 //     entries, 99 for contacts/accounts (OAS), 200 for agents/departments;
 //     from ≤ 4999, else 422 [3P]; an empty list is 204 with no body
 //     [C-off], and paging also stops on a short page, never on "count".
+//     A 200 with an empty body, null, or no data array is a broken answer,
+//     retried and then an error, never the end of a listing. A record that
+//     does not decode is reported to Query.Skip and left out. So is a record
+//     larger than MaxRecordBytes (1 MiB).
 //   - Incremental sync: GET /tickets/search?modifiedTimeRange=a,b
 //     &sortBy=-modifiedTime [C-off range format]. Paging seeks: after each
 //     full page the range's upper bound moves to the oldest modifiedTime
@@ -40,6 +49,11 @@
 //     items carry statusType) [C-code]; values have no ids, so a value's id
 //     is its name and status updates send the name. Departments are
 //     GET /departments. No picklist can be created through the API.
+//     Search results carry departmentId without its name (include is a
+//     GET /tickets parameter, not a search one): ticket queues are named
+//     from the departments list, kept an hour and reloaded early (at most
+//     once a minute) when a ticket names an unknown department.
+//   - APIUser is GET /myinfo, the agent the token was granted by [3P].
 //   - PATCH /tickets/{id} with status and assigneeId returns the whole
 //     ticket [C-code]. Comments are notes (isPublic false = internal,
 //     always sent) [C-code]. Time entries: GET|POST

@@ -111,7 +111,7 @@ func (c *Client) FindTimeEntry(ctx context.Context, ticketID, marker string) (he
 	if err := numericID(op, ticketID); err != nil {
 		return helpdesk.TimeEntry{}, false, err
 	}
-	entries, err := collect(convertPages(c.listPages(ctx, op, "/tickets/"+ticketID+"/timeEntry", nil, ticketPage), op,
+	entries, err := collect(convertPages(c.listPages(ctx, op, "/tickets/"+ticketID+"/timeEntry", nil, ticketPage), op, nil,
 		func(raw json.RawMessage) (helpdesk.TimeEntry, error) { return parseTimeEntry(raw, ticketID) }))
 	if err != nil {
 		return helpdesk.TimeEntry{}, false, err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -93,11 +94,7 @@ func (w *window) fetch(ctx context.Context) ([]json.RawMessage, error) {
 	q.Set("sortBy", "-modifiedTime")
 	q.Set("from", strconv.Itoa(w.from))
 	q.Set("limit", strconv.Itoa(w.limit))
-	var env listEnvelope
-	if _, err := w.c.call(ctx, request{op: w.op, method: http.MethodGet, path: w.path, query: q}, &env); err != nil {
-		return nil, err
-	}
-	return env.Data, nil
+	return w.c.list(ctx, request{op: w.op, method: http.MethodGet, path: w.path, query: q})
 }
 
 // advance filters a page to new records and moves the window.
@@ -169,11 +166,40 @@ func (c *Client) listPage(ctx context.Context, op, path string, base url.Values,
 	}
 	q.Set("from", strconv.Itoa(from))
 	q.Set("limit", strconv.Itoa(limit))
-	var env listEnvelope
-	if _, err := c.call(ctx, request{op: op, method: http.MethodGet, path: path, query: q}, &env); err != nil {
-		return nil, err
+	return c.list(ctx, request{op: op, method: http.MethodGet, path: path, query: q})
+}
+
+// emptyBodyTries bounds the asks for a list page answered 200 with no
+// body at all.
+const emptyBodyTries = 3
+
+// list sends a list request and returns its records; a 204 is the end of
+// the list (no records). A 200 with an empty body is a broken answer, not
+// the end: it is asked again (the transport retries the other broken
+// bodies, null and unreadable JSON, itself) and then fails the listing,
+// so a sync never takes a cut-off listing for a complete one.
+func (c *Client) list(ctx context.Context, r request) ([]json.RawMessage, error) {
+	for try := 1; ; try++ {
+		var env listEnvelope
+		resp, err := c.call(ctx, r, &env)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status == http.StatusNoContent || len(resp.Body) > 0 {
+			return env.Data, nil
+		}
+		err = &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrTransient, Status: resp.Status,
+			Message: "the answer has an empty body where a list is due"}
+		if try == emptyBodyTries {
+			return nil, err
+		}
+		wait := c.backoff(try)
+		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", helpdesk.ZohoDesk, "op", r.op,
+			"attempt", try, "wait", wait, "err", err)
+		if c.sleep(ctx, wait) != nil {
+			return nil, err
+		}
 	}
-	return env.Data, nil
 }
 
 func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {
@@ -190,8 +216,17 @@ func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {
 	return out
 }
 
-// convertPages maps a raw page stream to domain records with conv.
-func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
+// MaxRecordBytes bounds one listed record: a larger one (a hostile or
+// corrupted field) is left out and reported through Query.Skip rather
+// than stored. Zoho caps descriptions at 65,535 characters, so a real
+// ticket is far smaller.
+const MaxRecordBytes = 1 << 20
+
+// convertPages maps a raw page stream to domain records with conv. A
+// record conv refuses fails the stream, unless skip is set: then it is
+// left out, skip is told, and the stream goes on.
+func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, skip func(json.RawMessage, error),
+	conv func(json.RawMessage) (T, error)) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		for raws, err := range pages {
 			if err != nil {
@@ -200,7 +235,20 @@ func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, c
 			}
 			out := make([]T, 0, len(raws))
 			for _, raw := range raws {
+				if len(raw) > MaxRecordBytes {
+					err := fmt.Errorf("record of %d bytes exceeds the %d-byte limit", len(raw), MaxRecordBytes)
+					if skip == nil {
+						yield(nil, fmt.Errorf("zohodesk: %s: %w", op, err))
+						return
+					}
+					skip(raw, err)
+					continue
+				}
 				v, err := conv(raw)
+				if err != nil && skip != nil {
+					skip(raw, err)
+					continue
+				}
 				if err != nil {
 					yield(nil, fmt.Errorf("zohodesk: %s: %w", op, err))
 					return
@@ -211,6 +259,21 @@ func convertPages[T any](pages iter.Seq2[[]json.RawMessage, error], op string, c
 				return
 			}
 		}
+	}
+}
+
+// skipper reports the records a listing leaves out to q.Skip, with their
+// id when it can be read.
+func skipper(q helpdesk.Query, entity helpdesk.Entity) func(json.RawMessage, error) {
+	return func(raw json.RawMessage, err error) {
+		if q.Skip == nil {
+			return
+		}
+		var h struct {
+			ID json.RawMessage `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &h)
+		q.Skip(helpdesk.Skipped{Entity: entity, ID: strings.Trim(string(h.ID), `"`), Reason: err.Error()})
 	}
 }
 

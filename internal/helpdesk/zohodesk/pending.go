@@ -2,15 +2,29 @@ package zohodesk
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
-// The API user is not implemented yet for this provider: it reports
-// ErrUnsupported, which callers treat as "cannot tell".
-
-// APIUser implements helpdesk.Provider.
+// APIUser implements helpdesk.Provider: GET /myinfo, the agent the OAuth
+// token was granted by [3P R8: /myinfo is listed with the agents
+// endpoints].
 func (c *Client) APIUser(ctx context.Context) (helpdesk.Member, error) {
-	return helpdesk.Member{}, fmt.Errorf("zohodesk: api user: %w", helpdesk.ErrUnsupported)
+	const op = "get api user"
+	var raw json.RawMessage
+	if _, err := c.call(ctx, request{op: op, method: http.MethodGet, path: "/myinfo"}, &raw); err != nil {
+		return helpdesk.Member{}, err
+	}
+	m, err := parseAgent(raw)
+	if err == nil && m.ExternalID == "" {
+		err = errors.New("no agent id")
+	}
+	if err != nil {
+		return helpdesk.Member{}, fmt.Errorf("zohodesk: %s: %w", op, err)
+	}
+	return m, nil
 }

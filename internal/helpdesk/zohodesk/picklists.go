@@ -30,6 +30,7 @@ func (c *Client) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.depts.set(deps)
 	lists = append(lists, helpdesk.Picklist{Kind: helpdesk.PicklistDepartment, Values: deps})
 	return lists, nil
 }
@@ -68,7 +69,7 @@ func fieldPicklist(kind helpdesk.PicklistKind, f wireField) helpdesk.Picklist {
 func (c *Client) departments(ctx context.Context) ([]helpdesk.PicklistValue, error) {
 	const op = "list departments"
 	pages := c.listPages(ctx, op, "/departments", nil, agentPage)
-	vals, err := collect(convertPages(pages, op, decodeDepartment))
+	vals, err := collect(convertPages(pages, op, nil, decodeDepartment))
 	if err != nil {
 		return nil, err
 	}

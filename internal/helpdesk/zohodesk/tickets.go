@@ -18,7 +18,7 @@ import (
 // writes by seconds to minutes; the syncer's overlap window covers that.
 func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
 	w := c.newWindow("list tickets", "/tickets/search", q.Since, clampPage(q.PageSize, ticketPage))
-	return convertPages(w.pages(ctx), "list tickets", parseTicket)
+	return c.withDepartments(ctx, convertPages(w.pages(ctx), "list tickets", skipper(q, helpdesk.EntityTickets), parseTicket))
 }
 
 // Contacts implements helpdesk.Provider over GET /contacts/search with the
@@ -26,14 +26,14 @@ func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]help
 // and sortBy=-modifiedTime like tickets search].
 func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
 	w := c.newWindow("list contacts", "/contacts/search", q.Since, clampPage(q.PageSize, contactPage))
-	return convertPages(w.pages(ctx), "list contacts", parseContact)
+	return convertPages(w.pages(ctx), "list contacts", skipper(q, helpdesk.EntityContacts), parseContact)
 }
 
 // Companies implements helpdesk.Provider over GET /accounts/search, as
 // Contacts.
 func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
 	w := c.newWindow("list companies", "/accounts/search", q.Since, clampPage(q.PageSize, contactPage))
-	return convertPages(w.pages(ctx), "list companies", parseAccount)
+	return convertPages(w.pages(ctx), "list companies", skipper(q, helpdesk.EntityCompanies), parseAccount)
 }
 
 // GetTicket implements helpdesk.Provider: GET /tickets/{id}.
@@ -111,14 +111,22 @@ func (c *Client) ticketCall(ctx context.Context, r request) (helpdesk.Ticket, er
 	if err != nil {
 		return helpdesk.Ticket{}, err
 	}
-	if resp.Status == http.StatusNoContent || len(raw) == 0 {
+	if resp.Status == http.StatusNoContent {
 		return helpdesk.Ticket{}, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrNotFound, Status: resp.Status}
+	}
+	if len(raw) == 0 {
+		// a 200 without a body is a broken answer: "not found" would
+		// read as a deleted ticket
+		return helpdesk.Ticket{}, &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrTransient,
+			Status: resp.Status, Message: "the answer has an empty body where a ticket is due"}
 	}
 	t, err := parseTicket(raw)
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("zohodesk: %s: %w", r.op, err)
 	}
-	return t, nil
+	ts := []helpdesk.Ticket{t}
+	c.nameDepartments(ctx, ts)
+	return ts[0], nil
 }
 
 // parseTicket maps a Zoho ticket to helpdesk.Ticket. Status, priority and

@@ -3,6 +3,7 @@ package zohodesk
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -122,6 +123,30 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 // {"data":[...]} (search adds "count", which paging never relies on).
 type listEnvelope struct {
 	Data []json.RawMessage `json:"data"`
+}
+
+// errNoList is a 200 whose body holds no list where one is due.
+var errNoList = errors.New("the answer holds no data list")
+
+// UnmarshalJSON implements json.Unmarshaler. A body of null, or an object
+// without a data array, is an error, not an empty page: Zoho says "no
+// more" with 204, so reading either as the end would silently drop the
+// rest of a listing.
+func (l *listEnvelope) UnmarshalJSON(b []byte) error {
+	var env struct {
+		Data *[]json.RawMessage `json:"data"`
+	}
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return errNoList
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return err
+	}
+	if env.Data == nil {
+		return errNoList
+	}
+	l.Data = *env.Data
+	return nil
 }
 
 // recordHead is what paging needs of any record.

@@ -56,6 +56,11 @@
 // (with Retry-After when set), a .NET exception 500, truncated bodies,
 // latency and dropped webhooks; the token endpoint is exempt.
 //
+// SetPageFaults breaks chosen list pages (a 200 with no body, null, HTML
+// or a cut-off page); Settings.MalformedTicket sends one ticket with a
+// field of the wrong type; Settings.NoStatuses answers /Status with [] as
+// for an agent without the permission.
+//
 // Behaviour the wire facts only infer is a Settings field, the inferred
 // reading being the default: inclusive lastupdatefromdate
 // (LastUpdateExclusive), a single object answering a one-item save
@@ -64,7 +69,9 @@
 // (PriorityIDField, SLAs), datetimes with a Z (OmitTimeZone), unknown
 // POST fields rejected (AcceptUnknownFields), an unknown id in a ticket
 // POST creating a ticket (UnknownIDRejected), the page size echoed in the
-// envelope (ReportRequestedPageSize), full payloads (EventOnlyPayload),
+// envelope (ReportRequestedPageSize), includedetails honoured on lists
+// (ListOmitsDetails), type=ticket naming the ticket statuses
+// (StatusTypeNumeric), full payloads (EventOnlyPayload),
 // batching into arrays (BatchWindow) and the webhook event names and
 // [{"name": ...}] event shape.
 package halopsa

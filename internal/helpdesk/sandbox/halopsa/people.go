@@ -128,14 +128,31 @@ func (s *Server) getStatuses(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	out := []haloStatus{}
-	if t := strings.ToLower(q.str("type")); t == "" || t == "ticket" {
-		for _, st := range cat.statuses {
-			if !(excludeClosed && st.ID == cat.closedID) {
-				out = append(out, st)
-			}
+	for _, st := range cat.statuses {
+		if s.set.StatusTypeNumeric {
+			st.Type = 1
+		}
+		if !(excludeClosed && st.ID == cat.closedID) && s.statusTypeMatches(q.str("type"), st) && !s.set.NoStatuses {
+			out = append(out, st)
 		}
 	}
 	writeList(w, id, out, func(st haloStatus) int64 { return st.ID })
+}
+
+// statusTypeMatches applies /Status?type= in the reading in force (see
+// Settings.StatusTypeNumeric).
+func (s *Server) statusTypeMatches(typ string, st haloStatus) bool {
+	if typ == "" {
+		return true
+	}
+	if !s.set.StatusTypeNumeric {
+		return strings.EqualFold(typ, "ticket")
+	}
+	n, err := strconv.Atoi(typ)
+	if err != nil {
+		n = 0
+	}
+	return n == st.Type
 }
 
 // getTicketTypes serves GET /TicketType: a bare array.

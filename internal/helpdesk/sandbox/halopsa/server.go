@@ -85,6 +85,28 @@ type Settings struct {
 	// WebhookRetry is the delivery retry policy (default
 	// DefaultRetryPolicy).
 	WebhookRetry *sandbox.RetryPolicy
+	// ListOmitsDetails makes GET /Tickets ignore includedetails: list
+	// pages never carry details, only GET /Tickets/{id} does. By default
+	// includedetails=true adds them to list pages too [C-code: a list
+	// parameter in R14, R15, R17].
+	ListOmitsDetails bool
+	// StatusTypeNumeric reads /Status?type= as the numeric status type
+	// its entries carry (ticket statuses are type 1 [INF]); a value that
+	// is not a number binds to 0, as ASP.NET binds it, and matches no
+	// status, so type=ticket answers []. By default type=ticket selects
+	// the ticket statuses [C-code R14].
+	StatusTypeNumeric bool
+	// NoStatuses answers GET /Status with [], as for an API application
+	// whose agent may not read statuses.
+	NoStatuses bool
+	// MalformedTicket, when not 0, renders that ticket with a summary of
+	// the wrong type (a number), as a corrupted record would come.
+	MalformedTicket int64
+	// OversizedTicket, when not 0, renders that ticket in lists with
+	// details of OversizedBytes (default 2 MiB), as a hostile record would
+	// come.
+	OversizedTicket int64
+	OversizedBytes  int
 }
 
 func (s Settings) withDefaults() Settings {
@@ -131,6 +153,7 @@ type Server struct {
 	set     Settings
 	deliver *sandbox.Deliverer
 	handler http.Handler
+	bodies  bodyFaults
 
 	mu       sync.Mutex
 	tokens   map[string]time.Time // access token → expiry (World clock)
@@ -264,7 +287,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeUnauthorized(w)
 			return
 		}
-		s.api(w, r, strings.Split(strings.TrimPrefix(p, "api/"), "/"))
+		segs := strings.Split(strings.TrimPrefix(p, "api/"), "/")
+		if fault := s.bodies.next(r, segs[0]); fault != "" {
+			sandbox.WriteBrokenBody(w, r, fault, func(w http.ResponseWriter, r *http.Request) { s.api(w, r, segs) })
+			return
+		}
+		s.api(w, r, segs)
 	default:
 		writeNotFound(w, "No HTTP resource was found that matches the request URI.")
 	}

@@ -2,6 +2,7 @@ package halopsa
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,9 +34,18 @@ func (s *Server) getTickets(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	page, total := s.world.QueryTickets(sandbox.TicketQuery{Filter: filter, Compare: order, Offset: p.offset, Limit: p.size})
 	v := s.view()
-	out := make([]haloTicket, len(page))
+	out := make([]any, len(page))
 	for i, t := range page {
-		out[i] = v.ticket(t, details)
+		out[i] = v.ticket(t, details && !s.set.ListOmitsDetails)
+		if t.ID == s.set.MalformedTicket {
+			out[i] = malformed(out[i].(haloTicket))
+		}
+		if t.ID == s.set.OversizedTicket {
+			big := strings.Repeat("x", cmp.Or(s.set.OversizedBytes, 2<<20))
+			ht := out[i].(haloTicket)
+			ht.Details = &big
+			out[i] = ht
+		}
 	}
 	writeJSON(w, http.StatusOK, s.envelope(p, "tickets", total, out))
 }
@@ -302,4 +312,13 @@ func (s *Server) deleteTicket(w http.ResponseWriter, _ *http.Request, id string)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int64{"id": n})
+}
+
+// malformed renders t with a summary of the wrong type (a number).
+func malformed(t haloTicket) map[string]any {
+	b, _ := json.Marshal(t)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	m["summary"] = 12345
+	return m
 }

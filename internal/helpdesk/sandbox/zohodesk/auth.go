@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,39 @@ type tokenStore struct {
 	access map[string]time.Time // token → expiry
 	issued []time.Time          // issue times, for the per-window limit
 	total  int
+	asked  int // token requests received
+	// throttle token requests still to answer 429, with retryAfter.
+	throttle   int
+	retryAfter time.Duration
+	codeUsed   bool
+}
+
+// ThrottleTokens answers the next n token requests 429
+// TOO_MANY_REQUESTS, with Retry-After when retryAfter is positive, as
+// Zoho Accounts does under load.
+func (e *Emulator) ThrottleTokens(n int, retryAfter time.Duration) {
+	e.tokens.mu.Lock()
+	defer e.tokens.mu.Unlock()
+	e.tokens.throttle, e.tokens.retryAfter = n, retryAfter
+}
+
+// TokenRequests returns how many requests reached the token endpoint.
+func (e *Emulator) TokenRequests() int {
+	e.tokens.mu.Lock()
+	defer e.tokens.mu.Unlock()
+	return e.tokens.asked
+}
+
+// throttled counts a token request and says whether to answer it 429.
+func (s *tokenStore) throttled() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked++
+	if s.throttle <= 0 {
+		return 0, false
+	}
+	s.throttle--
+	return s.retryAfter, true
 }
 
 func newTokenStore(o Options) *tokenStore {
@@ -77,11 +112,22 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request"})
 		return
 	}
+	if ra, ok := e.tokens.throttled(); ok {
+		if ra > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
+		}
+		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Too many requests. Please try again after some time.")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_request"})
 		return
 	}
 	p := r.Form
+	if p.Get("grant_type") == "authorization_code" {
+		e.handleCodeGrant(w, p)
+		return
+	}
 	switch {
 	case p.Get("grant_type") != "refresh_token":
 		writeJSON(w, http.StatusOK, map[string]string{"error": "unsupported_grant_type"})
@@ -147,4 +193,41 @@ func bearer(h string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// handleCodeGrant serves the authorization-code grant: the code
+// Options.GrantCode (once), the client's credentials and a redirect_uri
+// give an access token and the refresh token. Errors are HTTP 200 with
+// {"error":...}, as for the refresh grant.
+func (e *Emulator) handleCodeGrant(w http.ResponseWriter, p url.Values) {
+	switch {
+	case p.Get("client_id") != e.opt.ClientID:
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_client"})
+	case p.Get("client_secret") != e.opt.ClientSecret:
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_client_secret"})
+	case p.Get("redirect_uri") == "":
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_redirect_uri"})
+	case !e.tokens.useCode(p.Get("code"), e.opt.GrantCode):
+		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_code"})
+	default:
+		tok, ok := e.tokens.grant()
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]string{"error": "Access Denied"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "refresh_token": e.opt.RefreshToken,
+			"expires_in": int(e.opt.TokenLifetime / time.Second), "api_domain": "https://www.zohoapis.com",
+			"token_type": "Bearer"})
+	}
+}
+
+// useCode accepts the grant code once.
+func (s *tokenStore) useCode(code, want string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" || code != want || s.codeUsed {
+		return false
+	}
+	s.codeUsed = true
+	return true
 }

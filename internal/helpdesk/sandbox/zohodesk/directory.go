@@ -92,6 +92,20 @@ func (e *Emulator) accountRecords() []dated {
 }
 
 // handleAgents serves GET /agents.
+// handleMyInfo serves GET /myinfo: the agent the OAuth token belongs to
+// (the World's API user).
+func (e *Emulator) handleMyInfo(w http.ResponseWriter, r *http.Request) {
+	if ae := checkParams(r.URL.Query()); ae != nil {
+		writeAPIError(w, ae)
+		return
+	}
+	var depts []any
+	for _, dq := range e.world.Queues() {
+		depts = append(depts, WireID(dq.ID))
+	}
+	writeJSON(w, http.StatusOK, renderAgent(e.world.APIUser(), depts))
+}
+
 func (e *Emulator) handleAgents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if ae := checkParams(q, "from", "limit", "status", "include", "searchStr", "isConfirmed", "departmentIds", "fieldName", "sortOrder"); ae != nil {

@@ -4,7 +4,7 @@
 // client in internal/helpdesk/zohodesk.
 //
 // It serves the Accounts token endpoint (/oauth/v2/token, refresh-token
-// grant, expiring tokens, the 10-tokens-per-10-minutes block, grant errors
+// grant, the authorization-code grant for Options.GrantCode, expiring tokens, the 10-tokens-per-10-minutes block, grant errors
 // as HTTP 200 {"error":...}) and /api/v1 on one host: organizations,
 // tickets (search, get, create, patch), comments, time entries, contacts
 // and accounts search, agents, departments, organizationFields, and
@@ -21,6 +21,12 @@
 // timeout, 410 deletes the subscription; API calls tagged with a
 // webhook's ignoreSourceId (header Options.SourceIDHeader) are not
 // delivered to it.
+//
+// Faults beyond sandbox.Faults: SetPageFaults breaks chosen list pages
+// (a 200 with no body, null, HTML or a cut-off page), ThrottleTokens
+// answers token requests 429 with Retry-After, Options.MalformedTicket
+// sends one ticket with a field of the wrong type. GET /myinfo answers
+// the World's API user.
 //
 // Behaviour the facts leave open is a setting in Options (marked [INF]).
 package zohodesk
@@ -39,10 +45,13 @@ import (
 
 // Defaults of the emulated tenant.
 const (
-	DefaultOrgID          = "20084512"
-	DefaultClientID       = "1000.HORIZONSANDBOX0000000000000"
-	DefaultClientSecret   = "sandbox-client-secret-5f1c2a"
-	DefaultRefreshToken   = "1000.sandboxrefresh.7d3e9b1a"
+	DefaultOrgID        = "20084512"
+	DefaultClientID     = "1000.HORIZONSANDBOX0000000000000"
+	DefaultClientSecret = "sandbox-client-secret-5f1c2a"
+	DefaultRefreshToken = "1000.sandboxrefresh.7d3e9b1a"
+	// DefaultGrantCode is the one authorization code the token endpoint
+	// takes (once) for the authorization-code grant.
+	DefaultGrantCode      = "1000.sandboxgrant.0c4f2e"
 	DefaultSourceIDHeader = "X-ZDesk-Source-Id"
 	// idBase is added to World ids so wire ids look like Zoho's
 	// 16-digit ids.
@@ -67,6 +76,7 @@ type Options struct {
 	ClientID     string // default DefaultClientID
 	ClientSecret string // default DefaultClientSecret
 	RefreshToken string // default DefaultRefreshToken
+	GrantCode    string // default DefaultGrantCode
 	// TokenLifetime is the access token lifetime (Zoho: 1 h).
 	TokenLifetime time.Duration
 	// TokenLimit access tokens per refresh token per TokenWindow (Zoho:
@@ -102,6 +112,15 @@ type Options struct {
 	WebhookRetryDelays []time.Duration
 	// HandshakeTimeout bounds each URL validation request; default 5 s.
 	HandshakeTimeout time.Duration
+	// MalformedTicket, when not 0, renders that World ticket in searches
+	// with a subject of the wrong type (a number), as a corrupted record
+	// would come.
+	MalformedTicket int64
+	// OversizedTicket, when not 0, renders that World ticket in searches
+	// with a description of OversizedBytes (default 2 MiB), as a hostile
+	// record would come.
+	OversizedTicket int64
+	OversizedBytes  int
 }
 
 func (o *Options) defaults() {
@@ -114,6 +133,7 @@ func (o *Options) defaults() {
 	def(&o.ClientID, DefaultClientID)
 	def(&o.ClientSecret, DefaultClientSecret)
 	def(&o.RefreshToken, DefaultRefreshToken)
+	def(&o.GrantCode, DefaultGrantCode)
 	def(&o.SourceIDHeader, DefaultSourceIDHeader)
 	if o.TokenLifetime == 0 {
 		o.TokenLifetime = time.Hour
@@ -151,6 +171,7 @@ type Emulator struct {
 	handler http.Handler
 	tokens  *tokenStore
 	hooks   *hookStore
+	bodies  bodyFaults
 	client  *http.Client
 	mu      sync.Mutex
 	calls   int

@@ -45,6 +45,15 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !e.authenticate(w, r, parts[0] != "organizations") {
 		return
 	}
+	if fault := e.bodies.next(r); fault != "" {
+		sandbox.WriteBrokenBody(w, r, fault, func(w http.ResponseWriter, r *http.Request) { e.dispatch(w, r, parts) })
+		return
+	}
+	e.dispatch(w, r, parts)
+}
+
+// dispatch routes an authenticated /api/v1 request.
+func (e *Emulator) dispatch(w http.ResponseWriter, r *http.Request, parts []string) {
 	w.Header().Set("X-Rate-Limit-Request-Weight-v3", "1")
 	if r.Method == http.MethodGet && len(parts) == 1 || len(parts) == 2 && parts[1] == "search" {
 		w.Header().Set("X-Rate-Limit-Request-Weight-v3", "3")
@@ -80,6 +89,8 @@ func (e *Emulator) serveCollection(w http.ResponseWriter, r *http.Request, parts
 		e.only(w, r, get, func(w http.ResponseWriter, r *http.Request) { e.handleDatedSearch(w, r, e.accountRecords()) })
 	case "agents":
 		e.only(w, r, get, e.handleAgents)
+	case "myinfo":
+		e.only(w, r, get, e.handleMyInfo)
 	case "departments":
 		e.only(w, r, get, e.handleDepartments)
 	case "organizationFields":

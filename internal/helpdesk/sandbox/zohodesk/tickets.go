@@ -53,6 +53,12 @@ func (e *Emulator) handleTicketSearch(w http.ResponseWriter, r *http.Request) {
 	data := make([]map[string]any, len(page))
 	for i, t := range page {
 		data[i] = e.renderTicket(t, l)
+		if t.ID == e.opt.MalformedTicket {
+			data[i]["subject"] = 12345 // a field of the wrong type
+		}
+		if t.ID == e.opt.OversizedTicket {
+			data[i]["description"] = strings.Repeat("x", cmp.Or(e.opt.OversizedBytes, 2<<20))
+		}
 	}
 	writeList(w, data, total, true)
 }
