@@ -19,7 +19,8 @@ func (m *Main) runCommand() *cobra.Command {
 		Use:   "run -f FILE [--interval D]",
 		Short: "Run the reconciler daemon: reconcile, sync, receive callbacks, export metrics",
 		Long: "Run keeps the account in horizon.yaml reconciled. It serves, on HORIZON_LISTEN_ADDR, /metrics " +
-			"(Prometheus), /healthz, /readyz (ready after the first successful reconcile) and /callbacks/{provider} " +
+			"(Prometheus), /healthz, /readyz (ready once the config is in force, the store answers and HTTP is served; " +
+			"never dependent on the PSA) and /callbacks/{provider} " +
 			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
 			"SIGHUP; runs the polling sync at sync.pollInterval and the picklist refresh at " +
 			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +

@@ -79,8 +79,12 @@ type Daemon struct {
 	o       Options
 	m       *metrics.Metrics
 	log     *slog.Logger
-	ready   atomic.Bool
 	leader  atomic.Bool
+	// serving is set once the HTTP server serves; storeSeen is when the
+	// store last answered a lease request (Unix nanoseconds): with the
+	// config in force, they are what readiness means.
+	serving   atomic.Bool
+	storeSeen atomic.Int64
 	handler atomic.Pointer[callback.Receiver]
 	gen     atomic.Pointer[generation]
 	trigger chan struct{}
@@ -314,6 +318,8 @@ func (d *Daemon) listen() (*http.Server, net.Listener, error) {
 }
 
 func (d *Daemon) serve(srv *http.Server, ln net.Listener) {
+	d.serving.Store(true)
+	defer d.serving.Store(false)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		d.log.Error("http server stopped", "err", err)
 	}

@@ -48,10 +48,14 @@ widgets:
 
 func start(t *testing.T) *running { return startWith(t, startOptions{}) }
 
-// startOptions let a test run several replicas on one store.
+// startOptions let a test run several replicas on one store, or put a
+// misbehaving PSA or store in front of the daemon.
 type startOptions struct {
 	peer     *running // share its PSA, file and database
 	leaseTTL time.Duration
+	psa      func(http.Handler) http.Handler // wraps the emulator
+	store    func(store.Store) store.Store   // wraps the store
+	interval time.Duration                   // reconcile interval (default 1h)
 }
 
 func startWith(t *testing.T, so startOptions) *running {
@@ -64,7 +68,11 @@ func startWith(t *testing.T, so startOptions) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	psa := httptest.NewServer(em)
+	var h http.Handler = em
+	if so.psa != nil {
+		h = so.psa(em)
+	}
+	psa := httptest.NewServer(h)
 	widget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<p>widget</p>")
@@ -89,11 +97,18 @@ func startWith(t *testing.T, so startOptions) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var dst store.Store = st
+	if so.store != nil {
+		dst = so.store(st)
+	}
+	if so.interval == 0 {
+		so.interval = time.Hour
+	}
 	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
 		db: filepath.Join(dir, "h.db")}
-	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, RatePerSecond: -1,
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReconcileInterval: time.Hour, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
+		ReconcileInterval: so.interval, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
 			case r.events <- e:
@@ -161,9 +176,18 @@ func metric(t *testing.T, base, series string) float64 {
 	return v
 }
 
+// reconciled waits for the first successful reconcile pass.
+func reconciled(t *testing.T, r *running) {
+	t.Helper()
+	eventually(t, "a successful reconcile", func() bool {
+		return metric(t, r.base, `horizon_reconcile_total{result="success"}`) >= 1
+	})
+}
+
 func TestDaemonReadyMetricsAndCallbacks(t *testing.T) {
 	r := start(t)
 	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	reconciled(t, r)
 	if s, _ := get(t, r.base+"/healthz"); s != 200 {
 		t.Fatalf("healthz = %d", s)
 	}

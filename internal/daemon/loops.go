@@ -113,8 +113,6 @@ func (d *Daemon) leadership(ctx context.Context) {
 				d.log.Warn("lost the account lease: stepping down")
 				d.emit("follower", "another replica leads this account")
 				stepDown()
-			case !held:
-				d.ready.Store(true) // a follower is ready once it knows it follows
 			}
 		}
 		wait := every
@@ -143,7 +141,9 @@ func (d *Daemon) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 	lctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
 	defer cancel()
 	lease, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
-	if err != nil && !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
+	if err == nil || errors.Is(err, store.ErrLeaseHeld) {
+		d.storeSeen.Store(time.Now().UnixNano()) // the store answered
+	} else if ctx.Err() == nil {
 		d.log.Warn("lease renewal failed", "err", err)
 	}
 	return lease, err == nil
@@ -217,7 +217,6 @@ func (d *Daemon) pass(ctx context.Context, g *generation) {
 	}
 	result = "success"
 	d.m.ReconcileLastSuccess.SetToCurrentTime()
-	d.ready.Store(true)
 	d.log.Info("reconciled", "applied", len(res.Applied), "drift", len(p.Drift), "unmapped", p.Unmapped,
 		"duration", time.Since(start).Round(time.Millisecond))
 	d.emit("reconciled", "reconciled: %d applied; %s", len(res.Applied), p.SummaryLine())
