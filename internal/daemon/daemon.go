@@ -80,17 +80,18 @@ type Daemon struct {
 	m       *metrics.Metrics
 	log     *slog.Logger
 	leader  atomic.Bool
-	// serving is set once the HTTP server serves; storeSeen is when the
-	// store last answered a lease request (Unix nanoseconds): with the
-	// config in force, they are what readiness means.
-	serving   atomic.Bool
-	storeSeen atomic.Int64
 	handler atomic.Pointer[callback.Receiver]
 	gen     atomic.Pointer[generation]
 	trigger chan struct{}
 
 	// genChanged wakes the leadership loop when a new generation starts.
 	genChanged chan struct{}
+
+	// serving is set once the HTTP server serves; storeSeen is when the
+	// store last answered a lease request (Unix nanoseconds): with the
+	// config in force, they are what readiness means.
+	serving   atomic.Bool
+	storeSeen atomic.Int64
 
 	mu   sync.Mutex
 	cfg  *config.Config // last good config

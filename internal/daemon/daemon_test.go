@@ -107,7 +107,7 @@ func startWith(t *testing.T, so startOptions) *running {
 	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
 		db: filepath.Join(dir, "h.db")}
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
 		ReconcileInterval: so.interval, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
