@@ -22,7 +22,7 @@ func (m *Main) runCommand() *cobra.Command {
 			"(Prometheus), /healthz, /readyz (ready once the config is in force, the store answers and HTTP is served; " +
 			"never dependent on the PSA) and /callbacks/{provider} " +
 			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
-			"SIGHUP; runs the polling sync at sync.pollInterval and the picklist refresh at " +
+			"SIGHUP (which re-reads the file and its secrets, and reconciles even when nothing changed); runs the polling sync at sync.pollInterval and the picklist refresh at " +
 			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +
 			"An invalid new file never replaces the last good one: the daemon keeps running on it, sets " +
 			"horizon_config_valid to 0 and logs every problem as file:line:col. SIGTERM or SIGINT shut it down " +

@@ -228,20 +228,34 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
 // reloads reacts to file changes and SIGHUP: a valid new file (or a
 // rotated secret) replaces the config, and the new generation reconciles
 // at once; an invalid one is logged with every
-// diagnostic and the daemon keeps the last good config.
+// diagnostic and the daemon keeps the last good config. SIGHUP with
+// nothing changed still reconciles now, as `run --help` promises.
 func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changes:
+			d.reload(ctx)
 		case <-d.o.Reload:
+			if d.reload(ctx) == reloadUnchanged {
+				d.log.Info("SIGHUP: config unchanged; reconciling now")
+				d.Trigger()
+			}
 		}
-		d.reload(ctx)
 	}
 }
 
-func (d *Daemon) reload(ctx context.Context) {
+// reloadOutcome is what a reload did.
+type reloadOutcome int
+
+const (
+	reloadFailed    reloadOutcome = iota // invalid file: the last good one stays
+	reloadUnchanged                      // nothing changed, secrets included
+	reloadSwapped                        // a new generation started
+)
+
+func (d *Daemon) reload(ctx context.Context) reloadOutcome {
 	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil || cfg == nil {
 		d.m.ConfigValid.Set(0)
@@ -250,7 +264,7 @@ func (d *Daemon) reload(ctx context.Context) {
 		}
 		d.logDiagnostics(diags)
 		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
-		return
+		return reloadFailed
 	}
 	d.mu.Lock()
 	old, oldFP := d.cfg, d.fp
@@ -258,15 +272,16 @@ func (d *Daemon) reload(ctx context.Context) {
 	fp, err := secretsFingerprint(ctx, cfg)
 	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
 		d.m.ConfigValid.Set(1) // unchanged, secrets included
-		return
+		return reloadUnchanged
 	}
 	if err := d.swap(ctx, cfg); err != nil {
 		d.m.ConfigValid.Set(0)
 		d.log.Error("config reload failed; keeping the last good config", "err", err)
-		return
+		return reloadFailed
 	}
 	d.log.Info("config reloaded", "hash", cfg.Hash())
 	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
+	return reloadSwapped
 }
 
 // secretsFingerprint digests the values behind every secret reference, so

@@ -357,3 +357,27 @@ func TestOneLeaderAmongReplicas(t *testing.T) {
 	a.stop() // the leader releases its lease on the way out
 	eventually(t, "the second replica to lead", func() bool { return metric(t, b.base, "horizon_leader") == 1 })
 }
+
+// TestSIGHUPReconcilesUnchangedFile: SIGHUP with the file and its secrets
+// unchanged starts no new generation but runs a reconcile pass now, as
+// `run --help` says.
+func TestSIGHUPReconcilesUnchangedFile(t *testing.T) {
+	r := start(t)
+	reconciled(t, r)
+	before := metric(t, r.base, `horizon_reconcile_total{result="success"}`)
+	r.reload <- struct{}{}
+	eventually(t, "a reconcile pass after SIGHUP", func() bool {
+		return metric(t, r.base, `horizon_reconcile_total{result="success"}`) > before
+	})
+	for {
+		select {
+		case e := <-r.events:
+			if e.Kind == "reload" {
+				t.Fatal("SIGHUP with nothing changed started a new generation")
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
