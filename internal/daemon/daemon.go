@@ -61,6 +61,10 @@ type Options struct {
 	// RatePerSecond overrides the PSA client's rate limit (negative: none,
 	// for the sandbox).
 	RatePerSecond float64
+	// RetryBase is the first wait after a failed pass whose cause passes
+	// by itself; it doubles per failure up to ReconcileInterval. Default
+	// DefaultRetryBase.
+	RetryBase time.Duration
 	// Reload, when set, triggers a reload like a file change (SIGHUP).
 	Reload <-chan struct{}
 	// Events, when set, is told what the daemon does (the demo prints
@@ -112,6 +116,9 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.ReconcileInterval <= 0 {
 		o.ReconcileInterval = DefaultReconcileInterval
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
 	}
 	if o.Debounce == (Debounce{}) {
 		o.Debounce = DefaultDebounce

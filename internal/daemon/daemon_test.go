@@ -56,6 +56,7 @@ type startOptions struct {
 	psa      func(http.Handler) http.Handler // wraps the emulator
 	store    func(store.Store) store.Store   // wraps the store
 	interval time.Duration                   // reconcile interval (default 1h)
+	retry    time.Duration                   // RetryBase
 }
 
 func startWith(t *testing.T, so startOptions) *running {
@@ -108,7 +109,7 @@ func startWith(t *testing.T, so startOptions) *running {
 		db: filepath.Join(dir, "h.db")}
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
-		ReconcileInterval: so.interval, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+		ReconcileInterval: so.interval, RetryBase: so.retry, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
 			case r.events <- e:

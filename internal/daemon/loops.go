@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -172,14 +173,27 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 }
 
 // reconcileLoop runs a pass at once, then on every trigger and every
-// interval (jittered).
+// interval (jittered); after a failed pass, sooner (see failure.retryIn).
 func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
+	failures := 0
 	for {
 		if d.gen.Load() != g {
 			return // a newer config took over; never apply an old one
 		}
-		d.pass(ctx, g)
-		t := time.NewTimer(jitter(d.o.ReconcileInterval))
+		wait := jitter(d.o.ReconcileInterval)
+		if err := d.pass(ctx, g); err == nil {
+			failures = 0
+			d.recordFailure(failure{}, 0)
+		} else if ctx.Err() == nil {
+			failures++
+			f := classify(err)
+			d.recordFailure(f, failures)
+			wait = f.retryIn(failures, d.o.RetryBase, d.o.ReconcileInterval)
+			d.log.Error("reconcile failed", "err", err, "cause", f.cause, "needs_human", f.needsHuman,
+				"failures", failures, "retry_in", wait.Round(time.Second))
+			d.emit("reconcile-failed", "reconcile failed (%s): %v; %s", f.cause, err, f.next(wait))
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -192,34 +206,33 @@ func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
 }
 
 // pass is one reconcile: plan, apply, and record the outcome in metrics
-// whatever happens (the deferred block runs on every path).
-func (d *Daemon) pass(ctx context.Context, g *generation) {
+// whatever happens (the deferred block runs on every path). It returns
+// why the pass failed, nil when it succeeded.
+func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
 	start := time.Now()
-	result := "error"
 	defer func() {
+		result := "success"
+		if err != nil {
+			result = "error"
+		}
 		d.m.ReconcileTotal.WithLabelValues(result).Inc()
 		d.m.ReconcileDuration.Observe(time.Since(start).Seconds())
 	}()
 	p, err := g.acct.Reconciler.Plan(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			d.log.Error("reconcile failed", "err", err)
-			d.emit("reconcile-failed", "reconcile failed: %v", err)
-		}
-		return
+		return err
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
 	d.record(p, res)
 	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
-		d.log.Error("reconcile applied with failures", "err", err)
-		return
+		return fmt.Errorf("apply: %w", err)
 	}
-	result = "success"
 	d.m.ReconcileLastSuccess.SetToCurrentTime()
 	d.log.Info("reconciled", "applied", len(res.Applied), "drift", len(p.Drift), "unmapped", p.Unmapped,
 		"duration", time.Since(start).Round(time.Millisecond))
 	d.emit("reconciled", "reconciled: %d applied; %s", len(res.Applied), p.SummaryLine())
+	return nil
 }
 
 // record exports what a pass found.
