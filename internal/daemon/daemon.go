@@ -262,10 +262,14 @@ const (
 	reloadSwapped                        // a new generation started
 )
 
+// reload loads the file again. A file that cannot be used counts as a
+// reconcile attempt with result invalid_config: the change it carries is
+// not in force.
 func (d *Daemon) reload(ctx context.Context) reloadOutcome {
 	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil || cfg == nil {
 		d.m.ConfigValid.Set(0)
+		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
 		if err != nil {
 			d.log.Error("config reload failed; keeping the last good config", "err", err)
 		}
@@ -283,6 +287,7 @@ func (d *Daemon) reload(ctx context.Context) reloadOutcome {
 	}
 	if err := d.swap(ctx, cfg); err != nil {
 		d.m.ConfigValid.Set(0)
+		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
 		d.log.Error("config reload failed; keeping the last good config", "err", err)
 		return reloadFailed
 	}

@@ -237,6 +237,9 @@ func TestDaemonKeepsLastGoodConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "config_valid 0", func() bool { return metric(t, r.base, "horizon_config_valid") == 0 })
+	if got := metric(t, r.base, `horizon_reconcile_total{result="invalid_config"}`); got < 1 {
+		t.Errorf(`horizon_reconcile_total{result="invalid_config"} = %v, want at least 1`, got)
+	}
 	if s, _ := get(t, r.base+"/readyz"); s != 200 {
 		t.Fatal("an invalid file made the daemon unready: it must keep running on the last good config")
 	}
