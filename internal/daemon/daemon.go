@@ -70,6 +70,9 @@ type Options struct {
 	// Events, when set, is told what the daemon does (the demo prints
 	// it).
 	Events func(Event)
+	// Now is the clock of scheduled secret rotation and of the callback
+	// receiver (tests). Default time.Now.
+	Now func() time.Time
 }
 
 // Event is a notable thing the daemon did.
@@ -97,6 +100,10 @@ type Daemon struct {
 	serving   atomic.Bool
 	storeSeen atomic.Int64
 
+	// swapMu serialises reloads and rotations, so that neither puts back
+	// a config the other replaced.
+	swapMu sync.Mutex
+
 	mu   sync.Mutex
 	cfg  *config.Config // last good config
 	fp   string         // fingerprint of its resolved secrets
@@ -116,6 +123,9 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.ReconcileInterval <= 0 {
 		o.ReconcileInterval = DefaultReconcileInterval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = DefaultRetryBase
@@ -181,6 +191,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	goFn(&wg, func() { d.reloads(ctx, changes) })
 	goFn(&wg, func() { d.receivers(ctx) })
 	goFn(&wg, func() { d.leadership(ctx) })
+	goFn(&wg, func() { d.rotations(ctx) })
 	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
 		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())
 	<-ctx.Done()
@@ -214,7 +225,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a, err := account.New(ctx, cfg, account.Options{Store: d.o.Store, Metrics: d.m, Logger: d.log,
-		RatePerSecond: d.o.RatePerSecond})
+		RatePerSecond: d.o.RatePerSecond, Now: d.o.Now})
 	if err != nil {
 		return err
 	}
@@ -266,6 +277,8 @@ const (
 // reconcile attempt with result invalid_config: the change it carries is
 // not in force.
 func (d *Daemon) reload(ctx context.Context) reloadOutcome {
+	d.swapMu.Lock()
+	defer d.swapMu.Unlock()
 	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil || cfg == nil {
 		d.m.ConfigValid.Set(0)

@@ -57,6 +57,9 @@ type startOptions struct {
 	store    func(store.Store) store.Store   // wraps the store
 	interval time.Duration                   // reconcile interval (default 1h)
 	retry    time.Duration                   // RetryBase
+	provider string                          // the emulated PSA (default connectwise)
+	callback string                          // extra lines of the callbacks: block
+	now      func() time.Time                // the daemon's clock
 }
 
 func startWith(t *testing.T, so startOptions) *running {
@@ -65,7 +68,10 @@ func startWith(t *testing.T, so startOptions) *running {
 		return startReplica(t, so)
 	}
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: 50, Seed: 3})
-	em, err := sandbox.New("connectwise", sandbox.Options{World: world, DeliveryScale: 0.001})
+	if so.provider == "" {
+		so.provider = "connectwise"
+	}
+	em, err := sandbox.New(so.provider, sandbox.Options{World: world, DeliveryScale: 0.001})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +96,8 @@ func startWith(t *testing.T, so startOptions) *running {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "horizon.yaml")
 	yaml := "apiVersion: horizon/v1\naccount: {name: daemon-test}\n" + em.ConfigFragment(psa.URL) +
-		strings.NewReplacer("%s/callbacks", base+"/callbacks", "url: %s}", "url: "+widget.URL+"}").Replace(goodTail)
+		strings.NewReplacer("%s/callbacks/connectwise", base+"/callbacks/"+so.provider, "url: %s}", "url: "+widget.URL+"}",
+			"callbacks:\n", "callbacks:\n"+so.callback).Replace(goodTail)
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +116,7 @@ func startWith(t *testing.T, so startOptions) *running {
 		db: filepath.Join(dir, "h.db")}
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
-		ReconcileInterval: so.interval, RetryBase: so.retry, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+		ReconcileInterval: so.interval, RetryBase: so.retry, Reload: r.reload, Now: so.now, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
 			case r.events <- e:

@@ -36,12 +36,10 @@ func (d *Daemon) receivers(ctx context.Context) {
 	for {
 		cfg, a := d.current()
 		if a != lastAcct {
-			var previous helpdesk.Secret
-			if lastAcct != nil && lastAcct.CallbackSecret != a.CallbackSecret {
-				previous = lastAcct.CallbackSecret // deliveries signed before a rotation still pass for a while
-			}
+			previous, until := previousSecret(lastAcct, a)
 			rc, err := callback.NewReceiver(callback.Config{Scope: a.Scope, Provider: a.Provider, Store: d.o.Store,
-				Secret: a.CallbackSecret, PreviousSecret: previous, Metrics: d.m, Logger: d.log})
+				Secret: a.CallbackSecret, PreviousSecret: previous, PreviousUntil: until, Metrics: d.m, Logger: d.log,
+				Now: d.o.Now})
 			if err != nil {
 				d.log.Error("callback receiver", "err", err)
 			} else {
@@ -66,6 +64,21 @@ func (d *Daemon) receivers(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// previousSecret is the secret a new receiver still accepts for a grace
+// period, so that deliveries sent before a rotation pass: the last
+// account's when the secret changed (grace from now: zero until), else,
+// under scheduled rotation, the last period's until its grace after the
+// period began (a restart within it still accepts it).
+func previousSecret(last, a *account.Account) (helpdesk.Secret, time.Time) {
+	if last != nil && last.CallbackSecret != a.CallbackSecret {
+		return last.CallbackSecret, time.Time{}
+	}
+	if a.Rotation != nil {
+		return a.Rotation.Previous, a.Rotation.Since.Add(callback.DefaultSecretGrace)
+	}
+	return "", time.Time{}
 }
 
 // leadership renews the account's lease and runs the leader's work while
