@@ -177,6 +177,8 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 // returns nil on a clean stop.
 func (rc *Receiver) Run(ctx context.Context) error {
 	rc.primeLastReceived(ctx)
+	stop := rc.reject.summarize(ctx)
+	defer stop()
 	rc.commit.run(ctx, rc.cfg.Committers)
 	return nil
 }

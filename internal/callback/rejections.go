@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net"
@@ -112,6 +113,28 @@ func (rj *rejections) roll(now time.Time) {
 	}
 	rj.window, rj.bodies, rj.dropped = now, 0, 0
 	clear(rj.from)
+}
+
+// summarize logs the unlogged rejections of each window once it is over,
+// even when no rejection follows it, until ctx ends; stop waits for it.
+func (rj *rejections) summarize(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(rj.cfg.RejectWindow)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rj.mu.Lock()
+				rj.roll(rj.cfg.Now())
+				rj.mu.Unlock()
+			}
+		}
+	}()
+	return func() { <-done }
 }
 
 // limiter returns src's limiter, making room in a full map by dropping

@@ -3,9 +3,11 @@ package callback
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -103,5 +105,44 @@ func TestRejectionBudgetRefills(t *testing.T) {
 	}
 	if withBody() != 3 || !strings.Contains(string(h.st.all()[DefaultRejectBurst].Reason), "missing signature") {
 		t.Errorf("the new window keeps a body again: %d rows with a body", withBody())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRejectionSummaryLogged: the rejections that were only counted are
+// summed up in one log line per window, even when the flood has stopped.
+func TestRejectionSummaryLogged(t *testing.T) {
+	var out syncBuffer
+	h := newHarness(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&out, nil))
+		c.RejectWindow = 20 * time.Millisecond
+	})
+	for range 30 {
+		forged(h.rc, "203.0.113.7:1")
+	}
+	h.clock.Add(time.Second)
+	eventually(t, "the summary line", func() bool {
+		return strings.Contains(out.String(), "rejected callbacks over budget") &&
+			strings.Contains(out.String(), fmt.Sprintf("count=%d", 30-DefaultRejectBurst))
+	})
+	if n := strings.Count(out.String(), "callback rejected"); n != DefaultRejectBurst {
+		t.Errorf("%d rejections logged one by one, want %d", n, DefaultRejectBurst)
 	}
 }
