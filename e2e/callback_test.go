@@ -201,7 +201,7 @@ func (d *daemon) failure() error {
 }
 
 // startDaemon starts `reconciler run` and waits until /readyz answers 200:
-// the leader's first reconcile succeeded, or a follower knows it follows.
+// the config is in force, the store answers and the HTTP server serves.
 func startDaemon(t *testing.T, env []string, file, base, name string) *daemon {
 	t.Helper()
 	d := &daemon{proc: start(t, name, env, "run", "-f", file), name: name}

@@ -19,10 +19,15 @@ func (m *Main) runCommand() *cobra.Command {
 		Use:   "run -f FILE [--interval D]",
 		Short: "Run the reconciler daemon: reconcile, sync, receive callbacks, export metrics",
 		Long: "Run keeps the account in horizon.yaml reconciled. It serves, on HORIZON_LISTEN_ADDR, /metrics " +
-			"(Prometheus), /healthz, /readyz (ready after the first successful reconcile) and /callbacks/{provider} " +
+			"(Prometheus), /healthz, /readyz (ready once the config is in force, the store answers and HTTP is served; " +
+			"never dependent on the PSA) and /callbacks/{provider} " +
 			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
-			"SIGHUP; runs the polling sync at sync.pollInterval and the picklist refresh at " +
+			"SIGHUP (which re-reads the file and its secrets, and reconciles even when nothing changed); runs the polling sync at sync.pollInterval and the picklist refresh at " +
 			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +
+			"A failed pass is retried with backoff (10s, doubling up to --interval), unless the PSA rejected the " +
+			"credentials or refused access: that needs a human, is logged and exported as such " +
+			"(horizon_reconcile_failure_needs_human 1) and is retried at --interval, or at once on a file change or " +
+			"SIGHUP.\n\n" +
 			"An invalid new file never replaces the last good one: the daemon keeps running on it, sets " +
 			"horizon_config_valid to 0 and logs every problem as file:line:col. SIGTERM or SIGINT shut it down " +
 			"gracefully: the batch in hand finishes first.\n\n" +

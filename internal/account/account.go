@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/helpdesk/providers"
@@ -31,6 +33,9 @@ type Options struct {
 	// RatePerSecond overrides the PSA client's rate limit (0: the
 	// provider's default; negative: none, for the sandbox).
 	RatePerSecond float64
+	// Now is the clock that picks the rotation period of the callback
+	// secret (callbacks.rotateEvery); nil: time.Now.
+	Now func() time.Time
 }
 
 // Account is one horizon.yaml's account, ready to plan, apply and sync.
@@ -41,7 +46,8 @@ type Account struct {
 	Store          store.Store
 	Syncer         *syncer.Syncer
 	Reconciler     *reconcile.Reconciler
-	CallbackSecret helpdesk.Secret
+	CallbackSecret helpdesk.Secret    // registered and required: callbacks.secret, or this period's (Rotation)
+	Rotation       *callback.Rotation // the scheduled rotation in force; nil without callbacks.rotateEvery
 }
 
 // New builds an Account. It resolves every secret the file references (an
@@ -64,6 +70,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Account, error) {
 	if cfg.Callbacks != nil {
 		if a.CallbackSecret, err = providers.Secret(ctx, "callbacks.secret", cfg.Callbacks.Secret); err != nil {
 			return nil, err
+		}
+		if every := cfg.Callbacks.RotateEvery.Std(); every > 0 {
+			now := time.Now
+			if o.Now != nil {
+				now = o.Now
+			}
+			r := callback.Rotate(a.CallbackSecret, cfg.Account.Name, every, now())
+			a.Rotation, a.CallbackSecret = &r, r.Current
 		}
 	}
 	a.Syncer, err = syncer.New(prov, o.Store, syncer.Options{Scope: a.Scope, Entities: Entities(cfg),

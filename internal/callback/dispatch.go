@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -55,10 +57,12 @@ func SyncFetcher(s TicketSyncer) Fetcher {
 // Dispatcher defaults.
 const (
 	DefaultDispatchBatch = 100
+	DefaultReadAhead     = 2000
 	DefaultPollInterval  = 10 * time.Second
 	DefaultMaxAttempts   = 5
 	DefaultFinishTimeout = 30 * time.Second
 	DefaultCoalesce      = 100 * time.Millisecond
+	DefaultClockSkew     = 2 * time.Second
 )
 
 // ReasonLeftToPolling is recorded on callbacks about records the Fetcher
@@ -82,8 +86,17 @@ type DispatcherConfig struct {
 	// callbacks other replicas accepted and retries that are due.
 	// Default 10 s.
 	PollInterval time.Duration
-	// BatchSize is the most callbacks one pass takes. Default 100.
+	// BatchSize is the most fetches one pass makes. Default 100.
 	BatchSize int
+	// ReadAhead is how many pending callbacks a pass reads to coalesce:
+	// every callback about a ticket among them is settled by the ticket's
+	// one fetch, so a burst for one ticket costs one request however it
+	// is spread over the backlog. Default 2,000.
+	ReadAhead int
+	// ClockSkew is how far the clocks of replicas receiving callbacks may
+	// be apart; a callback stamped within it of a fetch's start is
+	// fetched again. Default 2 s.
+	ClockSkew time.Duration
 	// MaxAttempts bounds the fetches of one callback whose failures are
 	// retryable; then it is marked failed. Default 5.
 	MaxAttempts int
@@ -91,8 +104,9 @@ type DispatcherConfig struct {
 	// exponential from 2 s, capped at 5 min, with jitter; a rate limit's
 	// Retry-After is honoured when longer.
 	Backoff func(n int) time.Duration
-	// FinishTimeout bounds the pass in hand when the context ends.
-	// Default 30 s.
+	// FinishTimeout bounds the work that goes on once the context ends:
+	// fetches continue for this long, then the callbacks not reached stay
+	// accepted for the next process. Default 30 s.
 	FinishTimeout time.Duration
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
@@ -108,7 +122,9 @@ func (c *DispatcherConfig) setDefaults() error {
 	c.Coalesce = orDefault(c.Coalesce, DefaultCoalesce)
 	c.PollInterval = orDefault(c.PollInterval, DefaultPollInterval)
 	c.BatchSize = orDefault(c.BatchSize, DefaultDispatchBatch)
+	c.ReadAhead = max(orDefault(c.ReadAhead, DefaultReadAhead), c.BatchSize)
 	c.MaxAttempts = orDefault(c.MaxAttempts, DefaultMaxAttempts)
+	c.ClockSkew = orDefault(c.ClockSkew, DefaultClockSkew)
 	c.FinishTimeout = orDefault(c.FinishTimeout, DefaultFinishTimeout)
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
@@ -133,6 +149,16 @@ type Dispatcher struct {
 	cfg   DispatcherConfig
 	log   *slog.Logger
 	retry map[int64]retryState // callbacks waiting for a retry
+	// covered is, per target, what its last successful fetch settles:
+	// see pass.
+	covered map[target]coverage
+}
+
+// coverage is what a successful fetch settles: every callback about its
+// target with an ID up to id, or received before at.
+type coverage struct {
+	id int64
+	at time.Time
 }
 
 // retryState is a callback's failed attempts so far and when it is next
@@ -149,7 +175,8 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		return nil, err
 	}
 	return &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "callback-dispatcher",
-		"provider", cfg.Scope.Provider), retry: map[int64]retryState{}}, nil
+		"provider", cfg.Scope.Provider), retry: map[int64]retryState{},
+		covered: map[target]coverage{}}, nil
 }
 
 // Run dispatches until ctx ends. It starts by draining every callback
@@ -158,14 +185,14 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 // finishes the pass in hand (bounded by FinishTimeout) and returns nil.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	for {
-		full, err := d.pass(ctx)
+		more, err := d.pass(ctx)
 		if err != nil {
 			d.log.Warn("callback dispatch pass failed", "err", err)
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if full && err == nil {
+		if more && err == nil {
 			continue
 		}
 		if !d.wait(ctx) {
@@ -208,31 +235,98 @@ func (d *Dispatcher) nextWait() time.Duration {
 	return wait
 }
 
-// pass takes the due accepted callbacks, coalesces them by the record to
-// fetch, and settles each group. It reports whether it took a full batch
-// (more may be waiting).
-func (d *Dispatcher) pass(ctx context.Context) (full bool, err error) {
-	// One more than a batch, beyond those waiting for a retry, tells
-	// whether more is due.
-	limit := d.cfg.BatchSize + len(d.retry) + 1
+// pass reads the due accepted callbacks (up to ReadAhead), coalesces them
+// by the record to fetch, and settles up to BatchSize groups, oldest
+// first. Fetches wait for the PSA's rate limit as long as it takes: a
+// pass has no deadline of its own, because a client-side wait is
+// queueing, not failure. Once ctx ends, fetches go on for FinishTimeout;
+// the groups not reached then stay accepted. It reports whether more may
+// be due at once.
+//
+// A fetch reads the record as it is after every change whose callback
+// was received before the fetch began, so such callbacks met in later
+// passes are settled without another fetch (covered). Two tests tell
+// them, either enough: the ID (IDs are assigned in order of receipt, so
+// an ID up to the highest this pass read was received before the pass
+// began, even on another replica), and the receipt time, older than the
+// fetch's start by more than ClockSkew (other replicas stamp it with
+// their clocks).
+func (d *Dispatcher) pass(ctx context.Context) (more bool, err error) {
+	// One more than the read-ahead, beyond those waiting for a retry,
+	// tells whether more is pending.
+	limit := d.cfg.ReadAhead + len(d.retry) + 1
 	recs, err := d.cfg.Store.PendingCallbacks(ctx, d.cfg.Scope, limit)
 	if err != nil {
 		return false, fmt.Errorf("read pending callbacks: %w", err)
 	}
-	d.forgetSettled(recs, len(recs) < limit)
-	due := d.due(recs)
-	full = len(due) > d.cfg.BatchSize
-	if full {
-		due = due[:d.cfg.BatchSize]
+	complete := len(recs) < limit
+	d.forgetSettled(recs, complete)
+	groups := coalesce(d.due(recs))
+	d.forgetCovered(groups, complete)
+	var seen int64
+	for _, rec := range recs {
+		seen = max(seen, rec.ID)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.FinishTimeout)
-	defer cancel()
-	for _, g := range coalesce(due) {
-		if merr := d.settle(wctx, g, d.fetch(wctx, g.target)); merr != nil && err == nil {
-			err = merr
+	fctx, stop := finishing(ctx, d.cfg.FinishTimeout)
+	defer stop()
+	fetches := 0
+	for _, g := range groups {
+		switch {
+		case fctx.Err() != nil:
+			return false, err // shutting down: the rest stay accepted
+		case d.isCovered(g):
+			err = errors.Join(err, d.mark(fctx, g, store.CallbackProcessed, "", store.NormalizeTime(d.cfg.Now())))
+			continue
+		case fetches == d.cfg.BatchSize:
+			return true, err
+		}
+		fetches++
+		began := d.cfg.Now().Add(-d.cfg.ClockSkew)
+		ferr := d.fetch(fctx, g.target)
+		if ferr == nil && g.target.id != "" {
+			c := d.covered[g.target]
+			d.covered[g.target] = coverage{id: max(c.id, seen), at: began}
+		}
+		err = errors.Join(err, d.settle(fctx, g, ferr))
+		if errors.Is(ferr, helpdesk.ErrNotSent) {
+			return false, err // no budget left now: the rest wait for the next pass
 		}
 	}
-	return full, err
+	return !complete, err
+}
+
+// isCovered reports whether a fetch already made settles every callback
+// of the group.
+func (d *Dispatcher) isCovered(g group) bool {
+	c, ok := d.covered[g.target]
+	return ok && g.target.id != "" && (slices.Max(g.ids) <= c.id || g.latest.Before(c.at))
+}
+
+// forgetCovered bounds the covered map: when the pass saw every pending
+// callback, targets with none pending are dropped (a callback that
+// arrives later has a higher ID than any recorded).
+func (d *Dispatcher) forgetCovered(groups []group, complete bool) {
+	if !complete {
+		if len(d.covered) > 10*d.cfg.ReadAhead {
+			clear(d.covered) // at worst one extra fetch per target
+		}
+		return
+	}
+	pending := make(map[target]bool, len(groups))
+	for _, g := range groups {
+		pending[g.target] = true
+	}
+	maps.DeleteFunc(d.covered, func(t target, _ coverage) bool { return !pending[t] })
+}
+
+// finishing returns a context that ignores ctx's end for grace more, so
+// that the fetch in hand is not cut off the moment shutdown begins. It
+// ends with Canceled (never a deadline): an interrupted fetch is a
+// canceled sync run, not a failed one.
+func finishing(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopAfter := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return fctx, func() { stopAfter(); cancel() }
 }
 
 // due drops the callbacks waiting for a retry that is not yet due.
@@ -258,11 +352,7 @@ func (d *Dispatcher) forgetSettled(recs []store.CallbackRecord, complete bool) {
 	for _, rec := range recs {
 		pending[rec.ID] = true
 	}
-	for id := range d.retry {
-		if !pending[id] {
-			delete(d.retry, id)
-		}
-	}
+	maps.DeleteFunc(d.retry, func(id int64, _ retryState) bool { return !pending[id] })
 }
 
 // fetch re-fetches a target: tickets through the Fetcher, other records
@@ -283,8 +373,14 @@ func (d *Dispatcher) fetch(ctx context.Context, t target) error {
 
 var errNoFetch = errors.New(ReasonLeftToPolling)
 
-// settle marks a group processed or failed, or schedules its retry. It
-// returns the store's error when the group could not be marked.
+// markTimeout bounds one MarkCallbacks write.
+const markTimeout = 10 * time.Second
+
+// settle marks a group processed or failed, or schedules its retry. A
+// fetch that was never sent (the client-side limiter could not let it
+// through in time) or was cut off by shutdown leaves the group accepted,
+// with no attempt counted. It returns the store's error when the group
+// could not be marked.
 func (d *Dispatcher) settle(ctx context.Context, g group, err error) error {
 	now := store.NormalizeTime(d.cfg.Now())
 	switch {
@@ -294,9 +390,7 @@ func (d *Dispatcher) settle(ctx context.Context, g group, err error) error {
 			reason = ReasonLeftToPolling
 		}
 		return d.mark(ctx, g, store.CallbackProcessed, reason, now)
-	case ctx.Err() != nil:
-		// Shutting down past FinishTimeout: leave them accepted for the
-		// next process.
+	case ctx.Err() != nil || errors.Is(err, helpdesk.ErrNotSent):
 		return nil
 	case helpdesk.Retryable(err) && d.attempts(g)+1 < d.cfg.MaxAttempts:
 		d.schedule(g, err, now)
@@ -309,8 +403,12 @@ func (d *Dispatcher) settle(ctx context.Context, g group, err error) error {
 	}
 }
 
+// mark records a group's outcome. The write outlives a shutdown's end of
+// ctx (briefly): a fetch that succeeded should not be made again.
 func (d *Dispatcher) mark(ctx context.Context, g group, result, reason string, at time.Time) error {
-	if err := d.cfg.Store.MarkCallbacks(ctx, d.cfg.Scope, g.ids, result, reason, at); err != nil {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+	if err := d.cfg.Store.MarkCallbacks(mctx, d.cfg.Scope, g.ids, result, reason, at); err != nil {
 		return fmt.Errorf("mark callbacks %s: %w", result, err)
 	}
 	for _, id := range g.ids {
@@ -349,6 +447,7 @@ type target struct {
 type group struct {
 	target target
 	ids    []int64
+	latest time.Time // the newest ReceivedAt among them
 }
 
 // targetOf returns what to fetch for a callback: the ticket for ticket
@@ -379,6 +478,9 @@ func coalesce(recs []store.CallbackRecord) []group {
 			out = append(out, group{target: t})
 		}
 		out[i].ids = append(out[i].ids, rec.ID)
+		if rec.ReceivedAt.After(out[i].latest) {
+			out[i].latest = rec.ReceivedAt
+		}
 	}
 	return out
 }

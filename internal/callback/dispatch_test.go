@@ -292,3 +292,110 @@ func TestDefaultBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatcherNotSentIsNotAFailure: a fetch the client-side limiter
+// could not send in time leaves its callbacks accepted with no attempt
+// counted, and the pass stops there: the callbacks it did not reach stay
+// accepted too.
+func TestDispatcherNotSentIsNotAFailure(t *testing.T) {
+	st := newMemStore()
+	seed(t, st, cb("ticket.updated", "1"), cb("ticket.updated", "2"), cb("ticket.updated", "3"))
+	notSent := &helpdesk.Error{Kind: helpdesk.ErrNotSent, Err: errors.New("rate: Wait(n=1) would exceed context deadline")}
+	f := &fakeFetcher{errs: map[string][]error{"2": {notSent, notSent, notSent, notSent, notSent, notSent}}}
+	d := newTestDispatcher(t, st, f, func(c *DispatcherConfig) { c.MaxAttempts = 2 })
+	for range 5 {
+		if _, err := d.pass(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := results(st); got != "processed,accepted,accepted" {
+		t.Fatalf("results %s: an unsent fetch is neither failed nor a reason to skip ahead", got)
+	}
+	if len(d.retry) != 0 {
+		t.Errorf("retry state %v: an unsent fetch is no attempt", d.retry)
+	}
+	f.errs["2"] = nil
+	d.pass(context.Background())
+	if got := results(st); got != "processed,processed,processed" {
+		t.Fatalf("results %s once the limiter lets it through", got)
+	}
+}
+
+// TestDispatcherCoalescesAcrossBatches: callbacks about one ticket spread
+// over a backlog larger than a batch still cost one fetch.
+func TestDispatcherCoalescesAcrossBatches(t *testing.T) {
+	st := newMemStore()
+	for range 100 {
+		seed(t, st, cb("ticket.updated", "1"), cb("ticket.updated", "2"), cb("note.created", "n", "3"))
+	}
+	f := &fakeFetcher{}
+	d := newTestDispatcher(t, st, f, func(c *DispatcherConfig) { c.BatchSize = 2 })
+	for range 3 {
+		d.pass(context.Background())
+	}
+	if got := strings.Join(f.fetched(), ","); got != "1,2,3" {
+		t.Errorf("fetches %s, want one per ticket", got)
+	}
+	if got := strings.Count(results(st), "processed"); got != 300 {
+		t.Errorf("%d of 300 processed", got)
+	}
+}
+
+// TestDispatcherShutdownLeavesUnreachedAccepted: once the context ends the
+// dispatcher goes on for FinishTimeout only; what it did not reach stays
+// accepted for the next process, never failed.
+func TestDispatcherShutdownLeavesUnreachedAccepted(t *testing.T) {
+	st := newMemStore()
+	seed(t, st, cb("ticket.updated", "1"), cb("ticket.updated", "2"))
+	f := &fakeFetcher{block: make(chan struct{}), started: make(chan struct{}, 2)}
+	blocking := FetcherFunc(func(ctx context.Context, id string) error {
+		if id == "1" {
+			return f.FetchTicket(ctx, id)
+		}
+		<-ctx.Done() // waits on the limiter until cut off
+		return &helpdesk.Error{Kind: helpdesk.ErrNotSent, Err: ctx.Err()}
+	})
+	d := newTestDispatcher(t, st, blocking, func(c *DispatcherConfig) { c.FinishTimeout = 50 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	<-f.started
+	cancel()
+	close(f.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := results(st); got != "processed,accepted" {
+		t.Fatalf("results %s", got)
+	}
+}
+
+// TestDispatcherRefetchesLaterCallbacks: a callback received after a
+// ticket's fetch began is not settled by that fetch.
+func TestDispatcherRefetchesLaterCallbacks(t *testing.T) {
+	clock := newClock()
+	st := newMemStore()
+	early := cb("ticket.updated", "1")
+	early.ReceivedAt = clock.Now().Add(-time.Minute)
+	seed(t, st, early)
+	f := &fakeFetcher{}
+	d := newTestDispatcher(t, st, f, func(c *DispatcherConfig) { c.Now = clock.Now })
+	d.pass(context.Background())
+	late := cb("ticket.updated", "1")
+	late.ReceivedAt = clock.Now() // within the clock skew of the fetch's start
+	older := cb("ticket.updated", "1")
+	older.ReceivedAt = clock.Now().Add(-time.Minute) // received before it, logged after
+	seed(t, st, older)
+	d.pass(context.Background())
+	if got := len(f.fetched()); got != 1 {
+		t.Fatalf("%d fetches: a callback received before the fetch began is settled by it", got)
+	}
+	seed(t, st, late)
+	d.pass(context.Background())
+	if got := len(f.fetched()); got != 2 {
+		t.Fatalf("%d fetches: a callback received after the fetch began needs another", got)
+	}
+	if got := results(st); got != "processed,processed,processed" {
+		t.Errorf("results %s", got)
+	}
+}

@@ -27,9 +27,13 @@
 //     protection and the time check only bounds what a replay can trigger.
 //   - Dispatcher drains the accepted rows (PendingCallbacks, so nothing
 //     accepted before a crash is lost), coalesces the rows naming one
-//     ticket into one fetch, calls the Fetcher and marks the rows processed
-//     or failed, retrying transient failures a bounded number of times
-//     with backoff.
+//     ticket into one fetch (rows received before a fetch began are
+//     settled by it, wherever they sit in the backlog), calls the Fetcher
+//     and marks the rows processed or failed, retrying transient failures
+//     a bounded number of times with backoff. Fetches queue behind the
+//     PSA client's rate limiter for as long as it takes: a fetch the
+//     limiter did not send (helpdesk.ErrNotSent) is no attempt, and its
+//     rows stay accepted.
 //   - Status, WriteStatus and WriteLog back the `reconciler callbacks
 //     status` and `reconciler logs callbacks` commands.
 //

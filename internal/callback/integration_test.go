@@ -109,7 +109,7 @@ func (r *rig) startDispatcher() {
 	}
 	r.fetches = &countingFetcher{next: callback.SyncFetcher(s)}
 	d, err := callback.NewDispatcher(callback.DispatcherConfig{Scope: r.scope, Store: r.st, Fetcher: r.fetches,
-		Wake: r.rc.Accepted(), Logger: quiet, Coalesce: -1, PollInterval: 50 * time.Millisecond})
+		Wake: r.rc.Accepted(), Logger: quiet, Coalesce: -1, PollInterval: 50 * time.Millisecond, Now: r.clk.Now})
 	if err != nil {
 		r.t.Fatal(err)
 	}

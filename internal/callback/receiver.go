@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,20 @@ type Config struct {
 	// SetSecret, while the PSA's registration is being updated. Default
 	// 15 min.
 	SecretGrace time.Duration
+	// PreviousUntil, when set, is when PreviousSecret stops being
+	// accepted (instead of SecretGrace after NewReceiver): a scheduled
+	// rotation's grace runs from the rotation, not from a restart.
+	PreviousUntil time.Time
+
+	// The rejection budget (see rejections.go); zero fields take the
+	// Default* values.
+	RejectRate       float64 // logged rejections per second and source
+	RejectBurst      int
+	RejectSources    int     // sources tracked one by one
+	RejectTotalRate  float64 // logged rejections per second, all sources
+	RejectTotalBurst int
+	RejectBodies     int           // rejected bodies kept per RejectWindow
+	RejectWindow     time.Duration // also the period of the summary log line
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
 }
@@ -93,6 +108,13 @@ func (c *Config) setDefaults() error {
 	c.Committers = orDefault(c.Committers, 1)
 	c.PayloadLimit = orDefault(c.PayloadLimit, DefaultPayloadLimit)
 	c.SecretGrace = orDefault(c.SecretGrace, DefaultSecretGrace)
+	c.RejectRate = orDefault(c.RejectRate, DefaultRejectRate)
+	c.RejectBurst = orDefault(c.RejectBurst, DefaultRejectBurst)
+	c.RejectSources = orDefault(c.RejectSources, DefaultRejectSources)
+	c.RejectTotalRate = orDefault(c.RejectTotalRate, DefaultRejectTotalRate)
+	c.RejectTotalBurst = orDefault(c.RejectTotalBurst, DefaultRejectTotalBurst)
+	c.RejectBodies = orDefault(c.RejectBodies, DefaultRejectBodies)
+	c.RejectWindow = orDefault(c.RejectWindow, DefaultRejectWindow)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -102,7 +124,7 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-func orDefault[T int | int64 | time.Duration](v, def T) T {
+func orDefault[T int | int64 | float64 | time.Duration](v, def T) T {
 	if v == 0 {
 		return def
 	}
@@ -117,6 +139,7 @@ type Receiver struct {
 	commit   *committer
 	accepted chan struct{}
 	secrets  atomic.Pointer[secretSet]
+	reject   *rejections
 }
 
 // secretSet is the current secret and, during a rotation's grace period,
@@ -137,9 +160,13 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 		commit:   newCommitter(cfg.Store, cfg.Scope, cfg.BatchSize, cfg.BatchDelay, cfg.AckTimeout),
 		accepted: make(chan struct{}, 1),
 	}
+	rc.reject = newRejections(&rc.cfg, rc.log)
 	set := &secretSet{current: cfg.Secret}
 	if cfg.PreviousSecret != "" && cfg.PreviousSecret != cfg.Secret {
 		set.previous, set.previousUntil = cfg.PreviousSecret, cfg.Now().Add(cfg.SecretGrace)
+		if !cfg.PreviousUntil.IsZero() {
+			set.previousUntil = cfg.PreviousUntil
+		}
 	}
 	rc.secrets.Store(set)
 	return rc, nil
@@ -150,6 +177,8 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 // returns nil on a clean stop.
 func (rc *Receiver) Run(ctx context.Context) error {
 	rc.primeLastReceived(ctx)
+	stop := rc.reject.summarize(ctx)
+	defer stop()
 	rc.commit.run(ctx, rc.cfg.Committers)
 	return nil
 }
@@ -287,7 +316,19 @@ func asRejection(err error, status int) *helpdesk.CallbackError {
 
 // refuse logs a rejected delivery (best effort: a full or failing log
 // does not change the answer) and answers rej.Status with its reason.
+// Beyond the rejection budget of its source it is answered 429 and only
+// counted (result throttled).
 func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, rej *helpdesk.CallbackError, body []byte) {
+	v := rc.reject.take(r)
+	if !v.log {
+		rc.count("", ResultThrottled, 1)
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(v.wait.Round(time.Second), time.Second)/time.Second)))
+		answer(w, http.StatusTooManyRequests, ReasonThrottled)
+		return
+	}
+	if !v.keepBody {
+		body = nil
+	}
 	rec := rc.baseRecord(excerpt(body, rejectedExcerpt))
 	rec.Result, rec.Reason = store.CallbackRejected, rej.Reason
 	if _, err := rc.commit.submit(ctx, []store.CallbackRecord{rec}); err != nil {

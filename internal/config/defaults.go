@@ -39,6 +39,7 @@ var durationBounds = []struct {
 	{Bound{"sync.pollInterval", Duration(time.Minute), Duration(24 * time.Hour), DefaultPollInterval}, []string{"sync", "pollInterval"}},
 	{Bound{"sync.picklistRefreshInterval", Duration(5 * time.Minute), Duration(7 * Day), DefaultPicklistRefreshInterval}, []string{"sync", "picklistRefreshInterval"}},
 	{Bound{"callbacks.staleAfter", Duration(time.Minute), Duration(7 * Day), DefaultStaleAfter}, []string{"callbacks", "staleAfter"}},
+	{Bound{"callbacks.rotateEvery", Duration(time.Hour), Duration(365 * Day), 0}, []string{"callbacks", "rotateEvery"}},
 	{Bound{"widgets[].timeout", Duration(time.Second), Duration(time.Minute), DefaultWidgetTimeout}, []string{"widgets", "*", "timeout"}},
 }
 

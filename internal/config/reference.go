@@ -18,7 +18,11 @@ func WriteReference(w io.Writer) error {
 	writeCapabilityTable(&b)
 	b.WriteString("\n## Duration bounds\n\n| Key | Minimum | Maximum | Default |\n|---|---|---|---|\n")
 	for _, bd := range DurationBounds() {
-		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | `%s` |\n", bd.Key, bd.Min, bd.Max, bd.Default)
+		def := "`" + bd.Default.String() + "`"
+		if bd.Default == 0 {
+			def = "none (off)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", bd.Key, bd.Min, bd.Max, def)
 	}
 	b.WriteString(semanticRules)
 	if _, err := w.Write(b.Bytes()); err != nil {

@@ -263,7 +263,10 @@ type Callbacks struct {
 	Secret     SecretRef `json:"secret"`
 	Events     []Event   `json:"events"`
 	StaleAfter Duration  `json:"staleAfter"`
-	Drift      DriftMode `json:"drift"`
+	// RotateEvery, when set, rotates the registered secret on schedule
+	// (zero: no rotation).
+	RotateEvery Duration  `json:"rotateEvery"`
+	Drift       DriftMode `json:"drift"`
 	// Prune deletes Horizon-owned webhooks the file no longer wants. Load sets
 	// it to true unless the file says prune: false; ApplyDefaults cannot tell
 	// false from unset and leaves it alone.

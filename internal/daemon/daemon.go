@@ -61,11 +61,18 @@ type Options struct {
 	// RatePerSecond overrides the PSA client's rate limit (negative: none,
 	// for the sandbox).
 	RatePerSecond float64
+	// RetryBase is the first wait after a failed pass whose cause passes
+	// by itself; it doubles per failure up to ReconcileInterval. Default
+	// DefaultRetryBase.
+	RetryBase time.Duration
 	// Reload, when set, triggers a reload like a file change (SIGHUP).
 	Reload <-chan struct{}
 	// Events, when set, is told what the daemon does (the demo prints
 	// it).
 	Events func(Event)
+	// Now is the clock of scheduled secret rotation and of the callback
+	// receiver (tests). Default time.Now.
+	Now func() time.Time
 }
 
 // Event is a notable thing the daemon did.
@@ -79,7 +86,6 @@ type Daemon struct {
 	o       Options
 	m       *metrics.Metrics
 	log     *slog.Logger
-	ready   atomic.Bool
 	leader  atomic.Bool
 	handler atomic.Pointer[callback.Receiver]
 	gen     atomic.Pointer[generation]
@@ -87,6 +93,16 @@ type Daemon struct {
 
 	// genChanged wakes the leadership loop when a new generation starts.
 	genChanged chan struct{}
+
+	// serving is set once the HTTP server serves; storeSeen is when the
+	// store last answered a lease request (Unix nanoseconds): with the
+	// config in force, they are what readiness means.
+	serving   atomic.Bool
+	storeSeen atomic.Int64
+
+	// swapMu serialises reloads and rotations, so that neither puts back
+	// a config the other replaced.
+	swapMu sync.Mutex
 
 	mu   sync.Mutex
 	cfg  *config.Config // last good config
@@ -107,6 +123,12 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.ReconcileInterval <= 0 {
 		o.ReconcileInterval = DefaultReconcileInterval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
 	}
 	if o.Debounce == (Debounce{}) {
 		o.Debounce = DefaultDebounce
@@ -169,6 +191,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	goFn(&wg, func() { d.reloads(ctx, changes) })
 	goFn(&wg, func() { d.receivers(ctx) })
 	goFn(&wg, func() { d.leadership(ctx) })
+	goFn(&wg, func() { d.rotations(ctx) })
 	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
 		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())
 	<-ctx.Done()
@@ -202,7 +225,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a, err := account.New(ctx, cfg, account.Options{Store: d.o.Store, Metrics: d.m, Logger: d.log,
-		RatePerSecond: d.o.RatePerSecond})
+		RatePerSecond: d.o.RatePerSecond, Now: d.o.Now})
 	if err != nil {
 		return err
 	}
@@ -223,29 +246,49 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
 // reloads reacts to file changes and SIGHUP: a valid new file (or a
 // rotated secret) replaces the config, and the new generation reconciles
 // at once; an invalid one is logged with every
-// diagnostic and the daemon keeps the last good config.
+// diagnostic and the daemon keeps the last good config. SIGHUP with
+// nothing changed still reconciles now, as `run --help` promises.
 func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changes:
+			d.reload(ctx)
 		case <-d.o.Reload:
+			if d.reload(ctx) == reloadUnchanged {
+				d.log.Info("SIGHUP: config unchanged; reconciling now")
+				d.Trigger()
+			}
 		}
-		d.reload(ctx)
 	}
 }
 
-func (d *Daemon) reload(ctx context.Context) {
+// reloadOutcome is what a reload did.
+type reloadOutcome int
+
+const (
+	reloadFailed    reloadOutcome = iota // invalid file: the last good one stays
+	reloadUnchanged                      // nothing changed, secrets included
+	reloadSwapped                        // a new generation started
+)
+
+// reload loads the file again. A file that cannot be used counts as a
+// reconcile attempt with result invalid_config: the change it carries is
+// not in force.
+func (d *Daemon) reload(ctx context.Context) reloadOutcome {
+	d.swapMu.Lock()
+	defer d.swapMu.Unlock()
 	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
 	if err != nil || cfg == nil {
 		d.m.ConfigValid.Set(0)
+		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
 		if err != nil {
 			d.log.Error("config reload failed; keeping the last good config", "err", err)
 		}
 		d.logDiagnostics(diags)
 		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
-		return
+		return reloadFailed
 	}
 	d.mu.Lock()
 	old, oldFP := d.cfg, d.fp
@@ -253,15 +296,17 @@ func (d *Daemon) reload(ctx context.Context) {
 	fp, err := secretsFingerprint(ctx, cfg)
 	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
 		d.m.ConfigValid.Set(1) // unchanged, secrets included
-		return
+		return reloadUnchanged
 	}
 	if err := d.swap(ctx, cfg); err != nil {
 		d.m.ConfigValid.Set(0)
+		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
 		d.log.Error("config reload failed; keeping the last good config", "err", err)
-		return
+		return reloadFailed
 	}
 	d.log.Info("config reloaded", "hash", cfg.Hash())
 	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
+	return reloadSwapped
 }
 
 // secretsFingerprint digests the values behind every secret reference, so
@@ -314,6 +359,8 @@ func (d *Daemon) listen() (*http.Server, net.Listener, error) {
 }
 
 func (d *Daemon) serve(srv *http.Server, ln net.Listener) {
+	d.serving.Store(true)
+	defer d.serving.Store(false)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		d.log.Error("http server stopped", "err", err)
 	}

@@ -48,10 +48,18 @@ widgets:
 
 func start(t *testing.T) *running { return startWith(t, startOptions{}) }
 
-// startOptions let a test run several replicas on one store.
+// startOptions let a test run several replicas on one store, or put a
+// misbehaving PSA or store in front of the daemon.
 type startOptions struct {
 	peer     *running // share its PSA, file and database
 	leaseTTL time.Duration
+	psa      func(http.Handler) http.Handler // wraps the emulator
+	store    func(store.Store) store.Store   // wraps the store
+	interval time.Duration                   // reconcile interval (default 1h)
+	retry    time.Duration                   // RetryBase
+	provider string                          // the emulated PSA (default connectwise)
+	callback string                          // extra lines of the callbacks: block
+	now      func() time.Time                // the daemon's clock
 }
 
 func startWith(t *testing.T, so startOptions) *running {
@@ -60,11 +68,18 @@ func startWith(t *testing.T, so startOptions) *running {
 		return startReplica(t, so)
 	}
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: 50, Seed: 3})
-	em, err := sandbox.New("connectwise", sandbox.Options{World: world, DeliveryScale: 0.001})
+	if so.provider == "" {
+		so.provider = "connectwise"
+	}
+	em, err := sandbox.New(so.provider, sandbox.Options{World: world, DeliveryScale: 0.001})
 	if err != nil {
 		t.Fatal(err)
 	}
-	psa := httptest.NewServer(em)
+	var h http.Handler = em
+	if so.psa != nil {
+		h = so.psa(em)
+	}
+	psa := httptest.NewServer(h)
 	widget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<p>widget</p>")
@@ -81,7 +96,8 @@ func startWith(t *testing.T, so startOptions) *running {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "horizon.yaml")
 	yaml := "apiVersion: horizon/v1\naccount: {name: daemon-test}\n" + em.ConfigFragment(psa.URL) +
-		strings.NewReplacer("%s/callbacks", base+"/callbacks", "url: %s}", "url: "+widget.URL+"}").Replace(goodTail)
+		strings.NewReplacer("%s/callbacks/connectwise", base+"/callbacks/"+so.provider, "url: %s}", "url: "+widget.URL+"}",
+			"callbacks:\n", "callbacks:\n"+so.callback).Replace(goodTail)
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +105,18 @@ func startWith(t *testing.T, so startOptions) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var dst store.Store = st
+	if so.store != nil {
+		dst = so.store(st)
+	}
+	if so.interval == 0 {
+		so.interval = time.Hour
+	}
 	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
 		db: filepath.Join(dir, "h.db")}
-	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, RatePerSecond: -1,
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReconcileInterval: time.Hour, Reload: r.reload, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
+	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
+		ReconcileInterval: so.interval, RetryBase: so.retry, Reload: r.reload, Now: so.now, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {
 			select {
 			case r.events <- e:
@@ -161,9 +184,18 @@ func metric(t *testing.T, base, series string) float64 {
 	return v
 }
 
+// reconciled waits for the first successful reconcile pass.
+func reconciled(t *testing.T, r *running) {
+	t.Helper()
+	eventually(t, "a successful reconcile", func() bool {
+		return metric(t, r.base, `horizon_reconcile_total{result="success"}`) >= 1
+	})
+}
+
 func TestDaemonReadyMetricsAndCallbacks(t *testing.T) {
 	r := start(t)
 	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	reconciled(t, r)
 	if s, _ := get(t, r.base+"/healthz"); s != 200 {
 		t.Fatalf("healthz = %d", s)
 	}
@@ -212,6 +244,9 @@ func TestDaemonKeepsLastGoodConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "config_valid 0", func() bool { return metric(t, r.base, "horizon_config_valid") == 0 })
+	if got := metric(t, r.base, `horizon_reconcile_total{result="invalid_config"}`); got < 1 {
+		t.Errorf(`horizon_reconcile_total{result="invalid_config"} = %v, want at least 1`, got)
+	}
 	if s, _ := get(t, r.base+"/readyz"); s != 200 {
 		t.Fatal("an invalid file made the daemon unready: it must keep running on the last good config")
 	}
@@ -332,4 +367,28 @@ func TestOneLeaderAmongReplicas(t *testing.T) {
 	}
 	a.stop() // the leader releases its lease on the way out
 	eventually(t, "the second replica to lead", func() bool { return metric(t, b.base, "horizon_leader") == 1 })
+}
+
+// TestSIGHUPReconcilesUnchangedFile: SIGHUP with the file and its secrets
+// unchanged starts no new generation but runs a reconcile pass now, as
+// `run --help` says.
+func TestSIGHUPReconcilesUnchangedFile(t *testing.T) {
+	r := start(t)
+	reconciled(t, r)
+	before := metric(t, r.base, `horizon_reconcile_total{result="success"}`)
+	r.reload <- struct{}{}
+	eventually(t, "a reconcile pass after SIGHUP", func() bool {
+		return metric(t, r.base, `horizon_reconcile_total{result="success"}`) > before
+	})
+	for {
+		select {
+		case e := <-r.events:
+			if e.Kind == "reload" {
+				t.Fatal("SIGHUP with nothing changed started a new generation")
+			}
+			continue
+		default:
+		}
+		break
+	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -35,12 +36,10 @@ func (d *Daemon) receivers(ctx context.Context) {
 	for {
 		cfg, a := d.current()
 		if a != lastAcct {
-			var previous helpdesk.Secret
-			if lastAcct != nil && lastAcct.CallbackSecret != a.CallbackSecret {
-				previous = lastAcct.CallbackSecret // deliveries signed before a rotation still pass for a while
-			}
+			previous, until := previousSecret(lastAcct, a)
 			rc, err := callback.NewReceiver(callback.Config{Scope: a.Scope, Provider: a.Provider, Store: d.o.Store,
-				Secret: a.CallbackSecret, PreviousSecret: previous, Metrics: d.m, Logger: d.log})
+				Secret: a.CallbackSecret, PreviousSecret: previous, PreviousUntil: until, Metrics: d.m, Logger: d.log,
+				Now: d.o.Now})
 			if err != nil {
 				d.log.Error("callback receiver", "err", err)
 			} else {
@@ -65,6 +64,21 @@ func (d *Daemon) receivers(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// previousSecret is the secret a new receiver still accepts for a grace
+// period, so that deliveries sent before a rotation pass: the last
+// account's when the secret changed (grace from now: zero until), else,
+// under scheduled rotation, the last period's until its grace after the
+// period began (a restart within it still accepts it).
+func previousSecret(last, a *account.Account) (helpdesk.Secret, time.Time) {
+	if last != nil && last.CallbackSecret != a.CallbackSecret {
+		return last.CallbackSecret, time.Time{}
+	}
+	if a.Rotation != nil {
+		return a.Rotation.Previous, a.Rotation.Since.Add(callback.DefaultSecretGrace)
+	}
+	return "", time.Time{}
 }
 
 // leadership renews the account's lease and runs the leader's work while
@@ -113,8 +127,6 @@ func (d *Daemon) leadership(ctx context.Context) {
 				d.log.Warn("lost the account lease: stepping down")
 				d.emit("follower", "another replica leads this account")
 				stepDown()
-			case !held:
-				d.ready.Store(true) // a follower is ready once it knows it follows
 			}
 		}
 		wait := every
@@ -143,7 +155,9 @@ func (d *Daemon) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 	lctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
 	defer cancel()
 	lease, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
-	if err != nil && !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
+	if err == nil || errors.Is(err, store.ErrLeaseHeld) {
+		d.storeSeen.Store(time.Now().UnixNano()) // the store answered
+	} else if ctx.Err() == nil {
 		d.log.Warn("lease renewal failed", "err", err)
 	}
 	return lease, err == nil
@@ -172,14 +186,27 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 }
 
 // reconcileLoop runs a pass at once, then on every trigger and every
-// interval (jittered).
+// interval (jittered); after a failed pass, sooner (see failure.retryIn).
 func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
+	failures := 0
 	for {
 		if d.gen.Load() != g {
 			return // a newer config took over; never apply an old one
 		}
-		d.pass(ctx, g)
-		t := time.NewTimer(jitter(d.o.ReconcileInterval))
+		wait := jitter(d.o.ReconcileInterval)
+		if err := d.pass(ctx, g); err == nil {
+			failures = 0
+			d.recordFailure(failure{}, 0)
+		} else if ctx.Err() == nil {
+			failures++
+			f := classify(err)
+			d.recordFailure(f, failures)
+			wait = f.retryIn(failures, d.o.RetryBase, d.o.ReconcileInterval)
+			d.log.Error("reconcile failed", "err", err, "cause", f.cause, "needs_human", f.needsHuman,
+				"failures", failures, "retry_in", wait.Round(time.Second))
+			d.emit("reconcile-failed", "reconcile failed (%s): %v; %s", f.cause, err, f.next(wait))
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -192,35 +219,33 @@ func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
 }
 
 // pass is one reconcile: plan, apply, and record the outcome in metrics
-// whatever happens (the deferred block runs on every path).
-func (d *Daemon) pass(ctx context.Context, g *generation) {
+// whatever happens (the deferred block runs on every path). It returns
+// why the pass failed, nil when it succeeded.
+func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
 	start := time.Now()
-	result := "error"
 	defer func() {
+		result := "success"
+		if err != nil {
+			result = "error"
+		}
 		d.m.ReconcileTotal.WithLabelValues(result).Inc()
 		d.m.ReconcileDuration.Observe(time.Since(start).Seconds())
 	}()
 	p, err := g.acct.Reconciler.Plan(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			d.log.Error("reconcile failed", "err", err)
-			d.emit("reconcile-failed", "reconcile failed: %v", err)
-		}
-		return
+		return err
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
 	d.record(p, res)
 	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
-		d.log.Error("reconcile applied with failures", "err", err)
-		return
+		return fmt.Errorf("apply: %w", err)
 	}
-	result = "success"
 	d.m.ReconcileLastSuccess.SetToCurrentTime()
-	d.ready.Store(true)
 	d.log.Info("reconciled", "applied", len(res.Applied), "drift", len(p.Drift), "unmapped", p.Unmapped,
 		"duration", time.Since(start).Round(time.Millisecond))
 	d.emit("reconciled", "reconciled: %d applied; %s", len(res.Applied), p.SummaryLine())
+	return nil
 }
 
 // record exports what a pass found.

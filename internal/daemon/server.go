@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -17,14 +19,34 @@ func (d *Daemon) routes() http.Handler {
 	return mux
 }
 
-// readyz is 200 once the leader's first reconcile succeeded, or once a
-// follower knows it follows; 503 before.
+// readyz is 200 when the replica can take callbacks: a config is in
+// force, the store answered a lease request within the lease TTL, and
+// the HTTP server serves. It never depends on the PSA: a PSA outage or a
+// first backfill must not take the callback endpoint off the network
+// (PSA health is in the metrics and alerts).
 func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
-	if !d.ready.Load() {
-		http.Error(w, "not ready: no successful reconcile yet", http.StatusServiceUnavailable)
+	if why := d.notReady(time.Now()); why != "" {
+		http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 		return
 	}
 	io.WriteString(w, "ready\n")
+}
+
+// notReady says why the replica is not ready, or "" when it is.
+func (d *Daemon) notReady(now time.Time) string {
+	cfg, _ := d.current()
+	seen := d.storeSeen.Load()
+	switch {
+	case cfg == nil:
+		return "no config loaded"
+	case !d.serving.Load():
+		return "HTTP server not serving"
+	case seen == 0:
+		return "the store has not answered yet"
+	case now.Sub(time.Unix(0, seen)) > d.o.LeaseTTL:
+		return fmt.Sprintf("the store has not answered for %s", now.Sub(time.Unix(0, seen)).Round(time.Second))
+	}
+	return ""
 }
 
 // callbacks hands deliveries to the current receiver.

@@ -16,6 +16,11 @@ var (
 	ErrInvalid      = errors.New("invalid request")
 	ErrTransient    = errors.New("transient failure")
 	ErrUnsupported  = errors.New("not supported by this provider")
+	// ErrNotSent is a call that never reached the PSA: the client-side
+	// rate limiter (or concurrency cap) could not let it through before
+	// the caller's context ended. It is not a PSA failure; the caller
+	// may try again with more time.
+	ErrNotSent = errors.New("not sent: client-side rate limit")
 )
 
 // Error is a failed PSA call. Message is the provider's own message, never

@@ -37,6 +37,7 @@ type Metrics struct {
 	WidgetUp               *prometheus.GaugeVec     // widget
 	CallbackStaleThreshold prometheus.Gauge         //
 	Leader                 prometheus.Gauge         //
+	ReconcileFailure       *ReconcileFailure
 }
 
 // New registers every collector on reg and returns them. Pass
@@ -90,6 +91,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "callbacks.staleAfter from horizon.yaml, so alerts can compare callback age against it."}),
 		Leader: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "leader",
 			Help: "1 when this replica holds the account's leadership lease."}),
+		ReconcileFailure: newReconcileFailure(f),
 	}
 }
 

@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -173,5 +174,17 @@ func TestConfigValidation(t *testing.T) {
 		} else if strings.Contains(err.Error(), "<secret>") {
 			t.Errorf("error shows a secret placeholder: %v", err)
 		}
+	}
+}
+
+// TestPacerWaitIsNotSent: the pacer's "would exceed context deadline" is
+// helpdesk.ErrNotSent, so that nothing classes it as an invalid request.
+func TestPacerWaitIsNotSent(t *testing.T) {
+	p := newPacer(0.01, 1, -1)
+	p.lim.Allow() // spend the burst
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := p.wait(ctx); !errors.Is(err, helpdesk.ErrNotSent) {
+		t.Fatalf("pacer wait: %v, want ErrNotSent", err)
 	}
 }

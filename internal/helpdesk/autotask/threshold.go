@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/time/rate"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
 // opThreshold is the metric label of GET /ThresholdInformation.
@@ -112,7 +114,10 @@ func (p *pacer) wait(ctx context.Context) error {
 	if p.lim == nil {
 		return nil
 	}
-	return p.lim.Wait(ctx)
+	if err := p.lim.Wait(ctx); err != nil {
+		return &helpdesk.Error{Provider: helpdesk.Autotask, Kind: helpdesk.ErrNotSent, Err: err}
+	}
+	return nil
 }
 
 // due reports whether the threshold should be read now.

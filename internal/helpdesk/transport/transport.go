@@ -231,7 +231,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Response, error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", err)
+			return nil, c.errorf(op, helpdesk.ErrNotSent, 0, "", err)
 		}
 	}
 	if c.sem != nil {
@@ -239,10 +239,13 @@ func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Respo
 		case c.sem <- struct{}{}:
 			defer func() { <-c.sem }()
 		case <-ctx.Done():
-			return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", ctx.Err())
+			return nil, c.errorf(op, helpdesk.ErrNotSent, 0, "", ctx.Err())
 		}
 	}
 	req, err := build(ctx)
+	if errors.Is(err, helpdesk.ErrNotSent) {
+		return nil, err // a provider's own limiter, waited for in build
+	}
 	if err != nil {
 		return nil, c.errorf(op, helpdesk.ErrInvalid, 0, "", fmt.Errorf("build request: %w", err))
 	}
