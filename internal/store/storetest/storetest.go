@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox", outboxTests},
 		{"Lease", leaseTests},
 		{"Concurrent", concurrentTests},
+		{"Browse", browseTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
