@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horizon/reconciler/internal/callback"
+	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
@@ -24,7 +25,10 @@ func (m *Main) callbacksCommand() *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status -f FILE [-o json]",
 		Short: "Show callback health and the PSA's webhook configuration as Horizon sees it",
-		Long: "Status shows when the last callback arrived, how many arrived in the last hour by result, recent " +
+		Long: "Status gives a verdict first: ok when a verified callback arrived within callbacks.staleAfter and " +
+			"the PSA's webhooks could be read; stale when none did; unknown when the PSA's webhooks cannot be read " +
+			"(each wanted webhook is then shown as unknown, never as missing). It exits 1 unless the verdict is ok.\n\n" +
+			"It shows when the last callback arrived, how many arrived in the last hour by result, recent " +
 			"failures and their reasons, and the PSA's webhook registrations (URL with secrets redacted, events, " +
 			"enabled, whether Horizon manages them) compared with the file. If callbacks are failing or absent, " +
 			"the polling sync keeps Horizon mostly current, but fix the callbacks: polling is a safety net.",
@@ -52,7 +56,23 @@ func (m *Main) callbackStatus(ctx context.Context, file, output string) error {
 	if err != nil {
 		return err
 	}
-	return callback.WriteStatus(m.Stdout, rep, output)
+	rep.Judge(staleAfter(a.Config))
+	if err := callback.WriteStatus(m.Stdout, rep, output); err != nil {
+		return err
+	}
+	if !rep.Healthy() {
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("callbacks %s: %s", rep.Verdict, rep.VerdictReason)}
+	}
+	return nil
+}
+
+// staleAfter is the file's callbacks.staleAfter; zero when the file
+// declares no callbacks.
+func staleAfter(cfg *config.Config) time.Duration {
+	if cfg.Callbacks == nil {
+		return 0
+	}
+	return cfg.Callbacks.StaleAfter.Std()
 }
 
 func (m *Main) widgetsCommand() *cobra.Command {

@@ -11,6 +11,13 @@ import (
 // it; it returns the file and the environment the commands need.
 func sandboxFile(t *testing.T, tail string) (string, map[string]string) {
 	t.Helper()
+	file, env, _ := sandboxAccount(t, tail)
+	return file, env
+}
+
+// sandboxAccount is sandboxFile that also returns the running sandbox.
+func sandboxAccount(t *testing.T, tail string) (string, map[string]string, *startedSandbox) {
+	t.Helper()
 	sb, err := startSandbox(sandboxFlags{provider: "connectwise", listen: "127.0.0.1:0", tickets: 30, seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +36,7 @@ func sandboxFile(t *testing.T, tail string) (string, map[string]string) {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return file, env
+	return file, env, sb
 }
 
 const planTail = `
