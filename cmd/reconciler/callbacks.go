@@ -12,6 +12,7 @@ import (
 	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/reconcile"
 )
 
 func (m *Main) callbacksCommand() *cobra.Command {
@@ -83,7 +84,9 @@ func (m *Main) widgetsCommand() *cobra.Command {
 		Short: "Show widget health (the Helpdesk Widget Status page)",
 		Long: "Widgets shows, for each dashboard and ticket widget the file lists, whether it loaded at the last " +
 			"check, the last successful render and the last error. --check loads every widget URL now and records " +
-			"the result. A widget is up when its URL answers 2xx with HTML within its timeout.",
+			"the result. A widget is up when its URL answers 2xx with HTML within its timeout, its X-Frame-Options and " +
+			"Content-Security-Policy frame-ancestors let the PSA's pages frame it, and it contains the widget's expect " +
+			"text, if set. Widgets removed from the file are not shown.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
@@ -106,31 +109,35 @@ func (m *Main) widgets(ctx context.Context, file, output string, check bool) err
 	defer closeStore()
 	if check {
 		for _, w := range a.Config.Widgets {
-			c := a.Reconciler.CheckWidget(ctx, w.Name, w.URL, w.Timeout.Std())
+			c := a.Reconciler.CheckWidget(ctx, w)
 			if err := a.Store.RecordWidgetCheck(ctx, a.Scope, c); err != nil {
 				return fmt.Errorf("record widget check: %w", err)
 			}
 		}
 	}
-	checks, err := a.Store.WidgetChecks(ctx, a.Scope)
+	stored, err := a.Store.WidgetChecks(ctx, a.Scope)
 	if err != nil {
 		return fmt.Errorf("read widget checks: %w", err)
 	}
+	checks := reconcile.FileWidgets(a.Config, stored)
 	if output == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(checks)
 	}
 	if len(checks) == 0 {
-		_, err := fmt.Fprintln(m.Stdout, "No widget checks yet: run reconciler widgets --check, apply, or the daemon.")
+		_, err := fmt.Fprintln(m.Stdout, "The file lists no widgets.")
 		return err
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WIDGET\tSTATUS\tCHECKED\tLAST SUCCESS\tLAST ERROR\tURL")
 	for _, c := range checks {
 		state := "down"
-		if c.Up {
+		switch {
+		case c.Up:
 			state = "up"
+		case c.CheckedAt.IsZero():
+			state = "not checked"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, state, stamp(c.CheckedAt), stamp(c.LastSuccess),
 			dashIfEmpty(c.LastError), helpdesk.RedactURL(c.URL))
