@@ -84,9 +84,8 @@ const (
 // (p.DesiredWebhooks). A PSA that cannot be reached is reported in
 // WebhooksError, not returned; a store error is returned.
 func Status(ctx context.Context, st store.Store, scope store.Scope, p helpdesk.Provider, spec helpdesk.WebhookSpec) (StatusReport, error) {
-	now := time.Now().UTC()
-	rep := StatusReport{Account: scope.Account, Provider: scope.Provider, GeneratedAt: now}
-	if err := logStatus(ctx, st, scope, now, &rep); err != nil {
+	rep, err := LogStatus(ctx, st, scope)
+	if err != nil {
 		return StatusReport{}, err
 	}
 	var desired []helpdesk.Webhook
@@ -103,6 +102,18 @@ func Status(ctx context.Context, st store.Store, scope store.Scope, p helpdesk.P
 		return rep, nil
 	}
 	rep.Webhooks = CompareWebhooks(desired, observed, spec.Secret)
+	return rep, nil
+}
+
+// LogStatus builds the callback-log part of the report only, without
+// asking the PSA (the status overview, which must not call the PSA on
+// every view).
+func LogStatus(ctx context.Context, st store.Store, scope store.Scope) (StatusReport, error) {
+	now := time.Now().UTC()
+	rep := StatusReport{Account: scope.Account, Provider: scope.Provider, GeneratedAt: now}
+	if err := logStatus(ctx, st, scope, now, &rep); err != nil {
+		return StatusReport{}, err
+	}
 	return rep, nil
 }
 

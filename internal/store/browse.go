@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -40,4 +41,14 @@ type Browse interface {
 	// OutboxItems lists outbox items newest first (by creation, then
 	// ID).
 	OutboxItems(ctx context.Context, s Scope, f OutboxFilter) ([]OutboxItem, error)
+}
+
+// LookupTicket finds a stored ticket by its API id or, failing that, by
+// the display number agents see; ErrNotFound when neither matches.
+func LookupTicket(ctx context.Context, st Store, s Scope, idOrNumber string) (helpdesk.Ticket, error) {
+	t, err := st.Ticket(ctx, s, idOrNumber)
+	if !errors.Is(err, ErrNotFound) {
+		return t, err
+	}
+	return st.TicketByNumber(ctx, s, idOrNumber)
 }
