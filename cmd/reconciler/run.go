@@ -13,14 +13,15 @@ import (
 )
 
 func (m *Main) runCommand() *cobra.Command {
-	var file string
+	var file, admin string
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--interval D]",
 		Short: "Run the reconciler daemon: reconcile, sync, receive callbacks, export metrics",
 		Long: "Run keeps the account in horizon.yaml reconciled. It serves, on HORIZON_LISTEN_ADDR, /metrics " +
 			"(Prometheus), /healthz, /readyz (ready after the first successful reconcile) and /callbacks/{provider} " +
-			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
+			"(the PSA's webhooks), and on HORIZON_ADMIN_ADDR (default 127.0.0.1:8081, keep it private) the status " +
+			"pages at /ui/. It reconciles every --interval (with jitter), when the file changes and on " +
 			"SIGHUP; runs the polling sync at sync.pollInterval and the picklist refresh at " +
 			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +
 			"An invalid new file never replaces the last good one: the daemon keeps running on it, sets " +
@@ -31,10 +32,14 @@ func (m *Main) runCommand() *cobra.Command {
 		Example: "  HORIZON_DATABASE_URL=postgres://horizon@db/horizon reconciler run -f /etc/horizon/horizon.yaml",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("admin-addr") {
+				m.Settings.AdminAddr = admin
+			}
 			return m.run(cmd.Context(), file, interval)
 		},
 	}
 	fileFlag(cmd, &file)
+	cmd.Flags().StringVar(&admin, "admin-addr", "127.0.0.1:8081", "Address of the status pages (/ui/); overrides HORIZON_ADMIN_ADDR; off disables them.")
 	cmd.Flags().DurationVar(&interval, "interval", daemon.DefaultReconcileInterval, "Time between reconcile passes (jittered by ±10%).")
 	return cmd
 }
@@ -54,6 +59,7 @@ func (m *Main) run(ctx context.Context, file string, interval time.Duration) err
 	reload := make(chan struct{}, 1)
 	go forwardSignals(ctx, hup, reload)
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listen: m.Settings.ListenAddr, Store: st,
+		AdminListen: m.Settings.AdminAddr, AdminToken: m.Settings.AdminToken,
 		Logger: m.Logger, ReconcileInterval: interval, Reload: reload})
 	if err != nil {
 		return err

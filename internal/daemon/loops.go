@@ -203,6 +203,7 @@ func (d *Daemon) pass(ctx context.Context, g *generation) {
 	p, err := g.acct.Reconciler.Plan(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
+			d.board.passed(nil, err)
 			d.log.Error("reconcile failed", "err", err)
 			d.emit("reconcile-failed", "reconcile failed: %v", err)
 		}
@@ -210,6 +211,7 @@ func (d *Daemon) pass(ctx context.Context, g *generation) {
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
 	d.record(p, res)
+	d.board.passed(p, res.Err())
 	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
 		d.log.Error("reconcile applied with failures", "err", err)

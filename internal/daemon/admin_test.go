@@ -1,0 +1,43 @@
+package daemon_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestStatusPagesFollowTheDaemon: the admin listener serves the pages,
+// which show the daemon's last pass and the newest file's validity.
+func TestStatusPagesFollowTheDaemon(t *testing.T) {
+	r := start(t)
+	eventually(t, "readyz", func() bool { s, _ := get(t, r.base+"/readyz"); return s == 200 })
+	if s, _ := get(t, r.base+"/ui/"); s != 404 {
+		t.Errorf("the public listener serves the status pages: HTTP %d", s)
+	}
+	s, body := get(t, r.admin+"/")
+	if s != 200 || !strings.Contains(body, "<h1>Overview</h1>") {
+		t.Fatalf("admin root: HTTP %d\n%s", s, body)
+	}
+	for _, want := range []string{"valid (hash", "succeeded", "Sync: tickets"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	good, err := os.ReadFile(r.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := r.file + ".tmp"
+	os.WriteFile(tmp, []byte(strings.Replace(string(good), "ingestWindow: 30d", "ingestWindow: 30 days", 1)), 0o600)
+	if err := os.Rename(tmp, r.file); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the overview to show the invalid file", func() bool {
+		_, body := get(t, r.admin+"/ui/")
+		return strings.Contains(body, "the newest file is invalid")
+	})
+	_, body = get(t, r.admin+"/ui/configuration")
+	if !strings.Contains(body, "ingestWindow") || !strings.Contains(body, "runs on the last good file") {
+		t.Errorf("configuration page does not say why:\n%s", body)
+	}
+}
