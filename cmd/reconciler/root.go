@@ -97,6 +97,7 @@ func (m *Main) rootCommand() *cobra.Command {
 	root.AddCommand(m.validateCommand(), m.schemaCommand(), m.versionCommand(), m.docsCommand(), m.sandboxCommand(),
 		m.planCommand(), m.applyCommand(), m.syncCommand(), m.logsCommand(), m.usersCommand(), m.picklistsCommand(),
 		m.runCommand(), m.demoCommand(), m.callbacksCommand(), m.widgetsCommand())
+	root.AddCommand(m.traceCommand())
 	return root
 }
 
