@@ -109,7 +109,7 @@ func driftArea(st State) Area {
 	default:
 		ar.Level = Green
 	}
-	ar.Summary = fmt.Sprintf("%d drift items (%d errors), %d changes pending at the last pass", s.Drift, s.Errors, len(p.Changes))
+	ar.Summary = fmt.Sprintf("%d drift items (%d errors) and %d changes at the last pass", s.Drift, s.Errors, len(p.Changes))
 	return ar
 }
 
@@ -165,14 +165,14 @@ func lastEntityRun(ctx context.Context, a *account.Account, e helpdesk.Entity) (
 func (h *Handler) syncAreas(ctx context.Context, a *account.Account) ([]Area, error) {
 	poll := a.Config.Sync.PollInterval.Std()
 	var out []Area
-	for _, e := range append(account.Entities(a.Config), helpdesk.EntityMembers, helpdesk.EntityPicklists) {
+	for _, e := range append(account.Entities(a.Config), helpdesk.EntityMembers) {
 		ar := Area{Name: "Sync: " + string(e), Link: "sync-runs?entity=" + string(e)}
 		r, ok, err := lastEntityRun(ctx, a, e)
 		if err != nil {
 			return nil, err
 		}
 		limit := 3 * poll
-		if e == helpdesk.EntityMembers || e == helpdesk.EntityPicklists {
+		if e == helpdesk.EntityMembers {
 			limit = 3 * a.Config.Sync.PicklistRefreshInterval.Std()
 		}
 		switch {
@@ -189,7 +189,31 @@ func (h *Handler) syncAreas(ctx context.Context, a *account.Account) ([]Area, er
 		}
 		out = append(out, ar)
 	}
-	return out, nil
+	pl, err := h.picklistArea(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, pl), nil
+}
+
+// picklistArea judges the picklist database by its last refresh: the
+// reconcile pass refreshes it without a sync run.
+func (h *Handler) picklistArea(ctx context.Context, a *account.Account) (Area, error) {
+	ar := Area{Name: "Picklist database", Link: "picklists"}
+	_, at, err := a.Store.Picklists(ctx, a.Scope)
+	if err != nil {
+		return ar, fmt.Errorf("picklist database: %w", err)
+	}
+	limit := 3 * a.Config.Sync.PicklistRefreshInterval.Std()
+	switch {
+	case at.IsZero():
+		ar.Level, ar.Summary = Amber, "never refreshed"
+	case limit > 0 && h.now().Sub(at) > limit:
+		ar.Level, ar.Summary = Amber, "last refreshed "+ago(h.now(), at)+": no refresh for over three intervals"
+	default:
+		ar.Level, ar.Summary = Green, "refreshed "+ago(h.now(), at)
+	}
+	return ar, nil
 }
 
 func runProblem(r store.SyncRun) string {

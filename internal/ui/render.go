@@ -40,7 +40,7 @@ type view struct {
 var pageNav = map[string]string{
 	"overview": "", "configuration": "configuration", "users": "users", "picklists": "picklists",
 	"widgets": "widgets", "callbacks": "callbacks", "syncruns": "sync-runs", "callbacklog": "callback-log",
-	"writes": "writes", "ticket": "", "error": "", "login": "",
+	"writes": "writes", "ticket": "-", "error": "-", "login": "-",
 }
 
 func parsePages(base string) (map[string]*template.Template, error) {
