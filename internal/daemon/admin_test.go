@@ -23,15 +23,7 @@ func TestStatusPagesFollowTheDaemon(t *testing.T) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
-	good, err := os.ReadFile(r.file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := r.file + ".tmp"
-	os.WriteFile(tmp, []byte(strings.Replace(string(good), "ingestWindow: 30d", "ingestWindow: 30 days", 1)), 0o600)
-	if err := os.Rename(tmp, r.file); err != nil {
-		t.Fatal(err)
-	}
+	breakFile(t, r.file)
 	eventually(t, "the overview to show the invalid file", func() bool {
 		_, body := get(t, r.admin+"/ui/")
 		return strings.Contains(body, "the newest file is invalid")
@@ -39,5 +31,22 @@ func TestStatusPagesFollowTheDaemon(t *testing.T) {
 	_, body = get(t, r.admin+"/ui/configuration")
 	if !strings.Contains(body, "ingestWindow") || !strings.Contains(body, "runs on the last good file") {
 		t.Errorf("configuration page does not say why:\n%s", body)
+	}
+}
+
+// breakFile saves an invalid version of file as an editor does (a new
+// file renamed over it).
+func breakFile(t *testing.T, file string) {
+	t.Helper()
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Replace(string(good), "ingestWindow: 30d", "ingestWindow: 30 days", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -79,12 +79,18 @@ func parseCursor(s string) (store.Cursor, error) {
 	return store.Cursor{At: time.Unix(0, n).UTC(), ID: i}, nil
 }
 
-// nextLink is the link to the page after one that ended at (at, id).
-func nextLink(r *http.Request, at time.Time, id int64) string {
+// pageOf cuts rows (read with a limit of size+1) to one page and returns
+// the link to the next page, "" when this is the last.
+func pageOf[T any](r *http.Request, rows []T, size int, key func(T) (time.Time, int64)) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	at, id := key(rows[size-1])
 	q := r.URL.Query()
 	q.Set("before", formatCursor(at, id))
 	q.Del("msg")
-	return "?" + q.Encode()
+	return rows, "?" + q.Encode()
 }
 
 type syncRunsData struct {
@@ -116,12 +122,7 @@ func (h *Handler) syncRuns(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("sync runs: %w", err)
 	}
-	if len(runs) > h.o.PageSize {
-		runs = runs[:h.o.PageSize]
-		last := runs[len(runs)-1]
-		d.Next = nextLink(r, last.StartedAt, last.ID)
-	}
-	d.Runs = runs
+	d.Runs, d.Next = pageOf(r, runs, h.o.PageSize, func(x store.SyncRun) (time.Time, int64) { return x.StartedAt, x.ID })
 	return "Sync runs", d, nil
 }
 
@@ -162,11 +163,7 @@ func (h *Handler) callbackLog(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("callback log: %w", err)
 	}
-	if len(recs) > h.o.PageSize {
-		recs = recs[:h.o.PageSize]
-		last := recs[len(recs)-1]
-		d.Next = nextLink(r, last.ReceivedAt, last.ID)
-	}
+	recs, d.Next = pageOf(r, recs, h.o.PageSize, func(x store.CallbackRecord) (time.Time, int64) { return x.ReceivedAt, x.ID })
 	d.Rows = callbackRows(a, recs)
 	return "Callback log", d, nil
 }
@@ -225,11 +222,7 @@ func (h *Handler) writes(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("write-back log: %w", err)
 	}
-	if len(items) > h.o.PageSize {
-		items = items[:h.o.PageSize]
-		last := items[len(items)-1]
-		d.Next = nextLink(r, last.CreatedAt, last.ID)
-	}
+	items, d.Next = pageOf(r, items, h.o.PageSize, func(x store.OutboxItem) (time.Time, int64) { return x.CreatedAt, x.ID })
 	d.Rows = writeRows(items)
 	return "Writes", d, nil
 }
