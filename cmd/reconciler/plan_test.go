@@ -18,7 +18,13 @@ func sandboxFile(t *testing.T, tail string) (string, map[string]string) {
 // sandboxAccount is sandboxFile that also returns the running sandbox.
 func sandboxAccount(t *testing.T, tail string) (string, map[string]string, *startedSandbox) {
 	t.Helper()
-	sb, err := startSandbox(sandboxFlags{provider: "connectwise", listen: "127.0.0.1:0", tickets: 30, seed: 1})
+	return sandboxAccountOf(t, "connectwise", tail)
+}
+
+// sandboxAccountOf is sandboxAccount for any provider's emulator.
+func sandboxAccountOf(t *testing.T, provider, tail string) (string, map[string]string, *startedSandbox) {
+	t.Helper()
+	sb, err := startSandbox(sandboxFlags{provider: provider, listen: "127.0.0.1:0", tickets: 30, seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

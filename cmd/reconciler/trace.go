@@ -35,7 +35,7 @@ func (m *Main) traceCommand() *cobra.Command {
 			"(with when the PSA last changed it, whether a callback came since, and when the last poll ran); or gone " +
 			"from the PSA.\n\n" +
 			"ID is the API id or the number agents see (Zoho Desk's ticketNumber, Autotask's ticketNumber such as " +
-			"T20251205.1085); a number is found through the store. --fix forces the one-ticket sync and shows the " +
+			"T20251205.1085), looked up in the store and then in the PSA. --fix forces the one-ticket sync and shows the " +
 			"verdict after it. Exit 0 when the ticket is current in Horizon (after --fix, if given), 1 when it is " +
 			"not or exists nowhere, 3 when the PSA could not be read.",
 		Example: "  reconciler trace ticket 4711 -f horizon.yaml\n  reconciler trace ticket T20251205.1085 -f horizon.yaml --fix",
@@ -125,19 +125,21 @@ func (m *Main) traceTicket(ctx context.Context, file, query, output string, fix 
 // trace gathers what the store and the PSA know of one ticket.
 func trace(ctx context.Context, a *account.Account, query string) (traceReport, error) {
 	rep := traceReport{Query: query, ID: query, Account: a.Scope.Account, Provider: a.Scope.Provider}
-	t, err := store.LookupTicket(ctx, a.Store, a.Scope, query)
-	switch {
-	case err == nil:
-		t.Raw = nil
-		rep.Stored, rep.ID = &t, t.ExternalID
-	case !errors.Is(err, store.ErrNotFound):
-		return rep, fmt.Errorf("read stored ticket: %w", err)
+	if err := traceStored(ctx, a, &rep); err != nil {
+		return rep, err
 	}
-	live, err := a.Provider.GetTicket(ctx, rep.ID)
+	live, err := helpdesk.GetTicketByIDOrNumber(ctx, a.Provider, rep.ID)
 	switch {
 	case err == nil:
 		live.Raw = nil
 		rep.Live = &live
+		if rep.Stored == nil && live.ExternalID != rep.ID {
+			// Found by the number agents see: the trails are keyed by id.
+			rep.ID = live.ExternalID
+			if err := traceStored(ctx, a, &rep); err != nil {
+				return rep, err
+			}
+		}
 	case !errors.Is(err, helpdesk.ErrNotFound):
 		rep.LiveError = helpdesk.RedactURL(err.Error())
 	}
@@ -146,6 +148,20 @@ func trace(ctx context.Context, a *account.Account, query string) (traceReport, 
 	}
 	rep.Verdict, rep.Reason = judgeTrace(rep, a.Config.Sync.IngestWindow.Std(), time.Now())
 	return rep, nil
+}
+
+// traceStored looks the ticket up in the store by rep.ID (an id or a
+// number) and, when found, keys the report by its id.
+func traceStored(ctx context.Context, a *account.Account, rep *traceReport) error {
+	t, err := store.LookupTicket(ctx, a.Store, a.Scope, rep.ID)
+	switch {
+	case err == nil:
+		t.Raw = nil
+		rep.Stored, rep.ID = &t, t.ExternalID
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("read stored ticket: %w", err)
+	}
+	return nil
 }
 
 func traceTrails(ctx context.Context, a *account.Account, rep *traceReport) error {

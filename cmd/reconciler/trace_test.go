@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/providers"
 	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
 	"github.com/horizon/reconciler/internal/store"
 )
@@ -122,5 +124,47 @@ func TestSyncUnknownTicketExitsOne(t *testing.T) {
 	code, out, errOut := run(t, env, "", "sync", "-f", file, "--ticket", "999999", "-q")
 	if code != ExitInvalid || !strings.Contains(errOut, "no ticket 999999 exists, neither in Horizon nor in the PSA") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestTraceTicketByPSANumber: the number agents see finds a ticket the
+// store does not hold yet, in the PSA (Autotask's T20251205.1085, Zoho
+// Desk's ticketNumber), and --fix brings it in.
+func TestTraceTicketByPSANumber(t *testing.T) {
+	for _, p := range []string{"autotask", "zohodesk"} {
+		t.Run(p, func(t *testing.T) {
+			file, env, _ := sandboxAccountOf(t, p, "\nsync:\n  entities: [tickets]\n")
+			cfg, diags, err := config.Load(file, config.LoadOptions{})
+			if cfg == nil {
+				t.Fatal(err, diags)
+			}
+			prov, err := providers.New(context.Background(), cfg.Helpdesk, providers.Options{RatePerSecond: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tk helpdesk.Ticket
+			for page, err := range prov.Tickets(context.Background(), helpdesk.Query{}) {
+				if err != nil || len(page) == 0 {
+					t.Fatal("no ticket in the sandbox", err)
+				}
+				tk = page[0]
+				break
+			}
+			if tk.Number == "" || tk.Number == tk.ExternalID {
+				t.Fatalf("%s ticket %s has no separate number (%q)", p, tk.ExternalID, tk.Number)
+			}
+			code, out, errOut := run(t, env, "", "trace", "ticket", tk.Number, "-f", file)
+			if code != ExitInvalid || !strings.Contains(out, "Verdict: in the PSA but not in Horizon") || !strings.Contains(out, tk.ExternalID) {
+				t.Fatalf("by number: exit %d\n%s\n%s", code, out, errOut)
+			}
+			code, out, errOut = run(t, env, "", "trace", "ticket", tk.Number, "-f", file, "--fix")
+			if code != ExitOK || !strings.Contains(out, "Verdict: current in Horizon") {
+				t.Fatalf("--fix: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if code, out, errOut := run(t, env, "", "trace", "ticket", "T19990101.0001", "-f", file); code != ExitInvalid ||
+				!strings.Contains(errOut, "no ticket T19990101.0001 exists") {
+				t.Fatalf("unknown number: exit %d\n%s\n%s", code, out, errOut)
+			}
+		})
 	}
 }

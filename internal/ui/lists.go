@@ -309,6 +309,8 @@ func (h *Handler) syncTicket(r *http.Request) (string, string, error) {
 	id := q
 	if t, err := store.LookupTicket(r.Context(), a.Store, a.Scope, q); err == nil {
 		id = t.ExternalID
+	} else if t, err := helpdesk.GetTicketByIDOrNumber(r.Context(), a.Provider, q); err == nil {
+		id = t.ExternalID // the number agents see, of a ticket Horizon lacks
 	}
 	run, err := a.Syncer.SyncTicket(r.Context(), id, store.TriggerManual)
 	if err != nil {
