@@ -44,6 +44,7 @@ type fixture struct {
 	// psaURL is the sandbox's origin: the file's baseURL, so the origin
 	// widgets must allow framing by.
 	psaURL string
+	psa    *httptest.Server
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -107,7 +108,7 @@ func newFixture(t testing.TB, o Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{acct: a, now: time.Now().UTC(), env: env, psaURL: psa.URL}
+	f := &fixture{acct: a, now: time.Now().UTC(), env: env, psaURL: psa.URL, psa: psa}
 	f.src = &staticSource{acct: a, state: State{ConfigPath: path, ConfigValid: true, ReconcileInterval: 10 * time.Minute}}
 	o.Source = f.src
 	if o.Logger == nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func get(t *testing.T, c *http.Client, u string) (int, string) {
@@ -228,5 +229,27 @@ func TestAdminToken(t *testing.T) {
 	ck := res.Cookies()
 	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode {
 		t.Fatalf("cookie %+v", ck)
+	}
+}
+
+// TestCallbacksPageWhenThePSAIsDown: registrations the PSA cannot show are
+// unknown, never missing, and the verdict says why.
+func TestCallbacksPageWhenThePSAIsDown(t *testing.T) {
+	f := newFixture(t, Options{PSATimeout: time.Second})
+	f.reconcile(t)
+	f.seedTrails(t, f.firstTicket(t).ExternalID)
+	f.psa.Close()
+	code, body := get(t, f.srv.Client(), f.srv.URL+"/ui/callbacks")
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d\n%s", code, body)
+	}
+	for _, want := range []string{`<span class="badge red">unknown</span> callbacks arrive, but the PSA&#39;s webhooks cannot be read`,
+		`<span class="badge grey">unknown</span>`, "Whether the wanted ones exist is <strong>unknown</strong>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, ">missing<") {
+		t.Error("a registration is shown as missing while the PSA cannot be read")
 	}
 }
