@@ -140,6 +140,7 @@ type CallbackFilter struct {
 	FailedOnly bool   // rejected or failed
 	Limit      int    // 0 means 100
 	Result     string // exactly this result
+	Entity     string // events of this entity: "ticket" selects ticket.created, ticket.updated…
 	Before     Cursor // rows after this one in list order (the next page)
 }
 

@@ -134,11 +134,15 @@ type callbackRow struct {
 }
 
 type callbackLogData struct {
-	Filters filters
-	Rows    []callbackRow
-	Next    string
-	Results []string
+	Filters  filters
+	Rows     []callbackRow
+	Next     string
+	Results  []string
+	Entities []string
 }
+
+// callbackEntities are the entities callback events name.
+var callbackEntities = []string{"ticket", "note", "contact", "company", "timeEntry"}
 
 var callbackResults = []string{store.CallbackAccepted, store.CallbackProcessed, store.CallbackRejected,
 	store.CallbackDuplicate, store.CallbackFailed}
@@ -149,11 +153,11 @@ func (h *Handler) callbackLog(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	f := readFilters(r, h.now())
-	d := callbackLogData{Filters: f, Results: callbackResults}
+	d := callbackLogData{Filters: f, Results: callbackResults, Entities: callbackEntities}
 	if f.Problem != "" {
 		return "Callback log", d, nil
 	}
-	cf := store.CallbackFilter{ExternalID: f.Ticket, Since: f.since, Before: f.before, Limit: h.o.PageSize + 1}
+	cf := store.CallbackFilter{ExternalID: f.Ticket, Entity: f.Entity, Since: f.since, Before: f.before, Limit: h.o.PageSize + 1}
 	if f.Result == "failed" {
 		cf.FailedOnly = true
 	} else {

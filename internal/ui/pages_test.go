@@ -45,6 +45,7 @@ func TestPagesShowTheStore(t *testing.T) {
 		{"/sync-runs?ticket=" + tk.ExternalID, []string{"callback"}},
 		{"/callback-log", []string{"signature mismatch", "not json", "&lt;secret&gt;"}},
 		{"/callback-log?result=failed", []string{"HTTP 503", "signature mismatch"}},
+		{"/callback-log?entity=ticket&result=failed", []string{"HTTP 503"}},
 		{"/writes", []string{"member not found", "Called the customer back", "dead"}},
 		{"/tickets/" + tk.ExternalID, []string{tk.Summary, "Force sync", "HTTP 503", "Called the customer back"}},
 	}
@@ -70,6 +71,9 @@ func TestPagesShowTheStore(t *testing.T) {
 				t.Errorf("%s shows a secret", p.path)
 			}
 		}
+	}
+	if _, body := get(t, f.srv.Client(), base+"/callback-log?entity=ticket&result=failed"); strings.Contains(body, "signature mismatch") {
+		t.Error("the entity filter lets through a delivery of no entity")
 	}
 	code, body := get(t, f.srv.Client(), base+"/sync-runs?since=yesterday")
 	if code != http.StatusOK || !strings.Contains(body, `since &#34;yesterday&#34;: want a duration`) {

@@ -77,6 +77,9 @@ func testCallbacksByResultPaged(t *testing.T, s store.Store) {
 		if i == 1 {
 			r.Result, r.Reason = store.CallbackRejected, "bad signature"
 		}
+		if i == 3 {
+			r.Event = "note.created"
+		}
 		recs = append(recs, r)
 	}
 	ids := insertAll(t, s, recs)
@@ -84,6 +87,12 @@ func testCallbacksByResultPaged(t *testing.T, s store.Store) {
 		return s.Callbacks(ctx(t), Scope, store.CallbackFilter{Result: store.CallbackAccepted, Before: c, Limit: 2})
 	}, func(r store.CallbackRecord) (time.Time, int64) { return r.ReceivedAt, r.ID })
 	equal(t, "accepted, paged", got, []int64{ids[4], ids[3], ids[2], ids[0]})
+	notes, err := s.Callbacks(ctx(t), Scope, store.CallbackFilter{Entity: "note"})
+	noErr(t, "Callbacks by entity", err)
+	equal(t, "note events", len(notes), 1)
+	tickets, err := s.Callbacks(ctx(t), Scope, store.CallbackFilter{Entity: "ticket"})
+	noErr(t, "Callbacks by entity", err)
+	equal(t, "ticket events", len(tickets), 4)
 }
 
 func insertAll(t *testing.T, s store.Store, recs []store.CallbackRecord) []int64 {

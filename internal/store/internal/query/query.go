@@ -129,6 +129,10 @@ func Callbacks(d Dialect, sc store.Scope, f store.CallbackFilter) *Where {
 	if f.Result != "" {
 		w.Add("result = ?", f.Result)
 	}
+	if f.Entity != "" {
+		// Events are entity.action; the entity names hold no LIKE wildcards.
+		w.Add("event LIKE ?", strings.NewReplacer("%", "", "_", "").Replace(f.Entity)+".%")
+	}
 	w.before(d, "received_at", f.Before)
 	return w
 }
