@@ -314,7 +314,8 @@ func writeConfig(t testing.TB, dir string, sb *sandboxPSA, body string) string {
 // env is the environment of a reconciler process using the sandbox's
 // credentials and the SQLite database at dbPath, logging JSON.
 func (sb *sandboxPSA) env(dbPath string, extra ...string) []string {
-	env := append(baseEnv(), "HORIZON_DATABASE_URL=sqlite:"+dbPath, "HORIZON_LOG_FORMAT=json", "HORIZON_LOG_LEVEL=info")
+	env := append(baseEnv(), "HORIZON_DATABASE_URL=sqlite:"+dbPath, "HORIZON_LOG_FORMAT=json", "HORIZON_LOG_LEVEL=info",
+		"HORIZON_ADMIN_ADDR=127.0.0.1:0") // status pages on a free port: processes run side by side
 	for k, v := range sb.creds {
 		env = append(env, k+"="+v)
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horizon/reconciler/internal/callback"
+	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/reconcile"
 )
 
 func (m *Main) callbacksCommand() *cobra.Command {
@@ -24,7 +26,10 @@ func (m *Main) callbacksCommand() *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status -f FILE [-o json]",
 		Short: "Show callback health and the PSA's webhook configuration as Horizon sees it",
-		Long: "Status shows when the last callback arrived, how many arrived in the last hour by result, recent " +
+		Long: "Status gives a verdict first: ok when a verified callback arrived within callbacks.staleAfter and " +
+			"the PSA's webhooks could be read; stale when none did; unknown when the PSA's webhooks cannot be read " +
+			"(each wanted webhook is then shown as unknown, never as missing). It exits 1 unless the verdict is ok.\n\n" +
+			"It shows when the last callback arrived, how many arrived in the last hour by result, recent " +
 			"failures and their reasons, and the PSA's webhook registrations (URL with secrets redacted, events, " +
 			"enabled, whether Horizon manages them) compared with the file. If callbacks are failing or absent, " +
 			"the polling sync keeps Horizon mostly current, but fix the callbacks: polling is a safety net.",
@@ -52,7 +57,23 @@ func (m *Main) callbackStatus(ctx context.Context, file, output string) error {
 	if err != nil {
 		return err
 	}
-	return callback.WriteStatus(m.Stdout, rep, output)
+	rep.Judge(staleAfter(a.Config))
+	if err := callback.WriteStatus(m.Stdout, rep, output); err != nil {
+		return err
+	}
+	if !rep.Healthy() {
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("callbacks %s: %s", rep.Verdict, rep.VerdictReason)}
+	}
+	return nil
+}
+
+// staleAfter is the file's callbacks.staleAfter; zero when the file
+// declares no callbacks.
+func staleAfter(cfg *config.Config) time.Duration {
+	if cfg.Callbacks == nil {
+		return 0
+	}
+	return cfg.Callbacks.StaleAfter.Std()
 }
 
 func (m *Main) widgetsCommand() *cobra.Command {
@@ -63,7 +84,9 @@ func (m *Main) widgetsCommand() *cobra.Command {
 		Short: "Show widget health (the Helpdesk Widget Status page)",
 		Long: "Widgets shows, for each dashboard and ticket widget the file lists, whether it loaded at the last " +
 			"check, the last successful render and the last error. --check loads every widget URL now and records " +
-			"the result. A widget is up when its URL answers 2xx with HTML within its timeout.",
+			"the result. A widget is up when its URL answers 2xx with HTML within its timeout, its X-Frame-Options and " +
+			"Content-Security-Policy frame-ancestors let the PSA's pages frame it, and it contains the widget's expect " +
+			"text, if set. Widgets removed from the file are not shown.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
@@ -86,31 +109,35 @@ func (m *Main) widgets(ctx context.Context, file, output string, check bool) err
 	defer closeStore()
 	if check {
 		for _, w := range a.Config.Widgets {
-			c := a.Reconciler.CheckWidget(ctx, w.Name, w.URL, w.Timeout.Std())
+			c := a.Reconciler.CheckWidget(ctx, w)
 			if err := a.Store.RecordWidgetCheck(ctx, a.Scope, c); err != nil {
 				return fmt.Errorf("record widget check: %w", err)
 			}
 		}
 	}
-	checks, err := a.Store.WidgetChecks(ctx, a.Scope)
+	stored, err := a.Store.WidgetChecks(ctx, a.Scope)
 	if err != nil {
 		return fmt.Errorf("read widget checks: %w", err)
 	}
+	checks := reconcile.FileWidgets(a.Config, stored)
 	if output == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(checks)
 	}
 	if len(checks) == 0 {
-		_, err := fmt.Fprintln(m.Stdout, "No widget checks yet: run reconciler widgets --check, apply, or the daemon.")
+		_, err := fmt.Fprintln(m.Stdout, "The file lists no widgets.")
 		return err
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WIDGET\tSTATUS\tCHECKED\tLAST SUCCESS\tLAST ERROR\tURL")
 	for _, c := range checks {
 		state := "down"
-		if c.Up {
+		switch {
+		case c.Up:
 			state = "up"
+		case c.CheckedAt.IsZero():
+			state = "not checked"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, state, stamp(c.CheckedAt), stamp(c.LastSuccess),
 			dashIfEmpty(c.LastError), helpdesk.RedactURL(c.URL))

@@ -154,8 +154,14 @@ func (m *Main) demoRun(ctx context.Context, file string, ln net.Listener, scope 
 		return err
 	}
 	defer st.Close()
+	admin, err := listenOrFree(m.Settings.AdminAddr) // the status pages
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.say("Status pages: http://%s/ui/\n", admin.Addr())
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, Logger: m.Logger,
-		RatePerSecond: -1, ReconcileInterval: time.Minute,
+		AdminListener: admin, AdminToken: m.Settings.AdminToken, RatePerSecond: -1, ReconcileInterval: time.Minute,
 		Events: func(e daemon.Event) { m.say("%s  reconciler: %s", time.Now().Format("15:04:05"), e.Message) }})
 	if err != nil {
 		ln.Close()

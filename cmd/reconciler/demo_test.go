@@ -18,7 +18,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 			}
-			for _, want := range []string{": valid (" + p, "Plan: ", "reconciled: ", "callback: ticket."} {
+			for _, want := range []string{": valid (" + p, "Plan: ", "Status pages: http://", "reconciled: ", "callback: ticket."} {
 				if !strings.Contains(stdout, want) {
 					t.Errorf("demo output lacks %q:\n%s", want, stdout)
 				}

@@ -11,11 +11,31 @@ import (
 // it; it returns the file and the environment the commands need.
 func sandboxFile(t *testing.T, tail string) (string, map[string]string) {
 	t.Helper()
-	return sandboxFileWith(t, sandboxFlags{provider: "connectwise", listen: "127.0.0.1:0", tickets: 30, seed: 1}, tail)
+	file, env, _ := sandboxAccount(t, tail)
+	return file, env
 }
 
 // sandboxFileWith is sandboxFile with the sandbox's flags.
 func sandboxFileWith(t *testing.T, f sandboxFlags, tail string) (string, map[string]string) {
+	t.Helper()
+	file, env, _ := sandboxAccountWith(t, f, tail)
+	return file, env
+}
+
+// sandboxAccount is sandboxFile that also returns the running sandbox.
+func sandboxAccount(t *testing.T, tail string) (string, map[string]string, *startedSandbox) {
+	t.Helper()
+	return sandboxAccountOf(t, "connectwise", tail)
+}
+
+// sandboxAccountOf is sandboxAccount for any provider's emulator.
+func sandboxAccountOf(t *testing.T, provider, tail string) (string, map[string]string, *startedSandbox) {
+	t.Helper()
+	return sandboxAccountWith(t, sandboxFlags{provider: provider, listen: "127.0.0.1:0", tickets: 30, seed: 1}, tail)
+}
+
+// sandboxAccountWith starts a sandbox with flags f and writes a file for it.
+func sandboxAccountWith(t *testing.T, f sandboxFlags, tail string) (string, map[string]string, *startedSandbox) {
 	t.Helper()
 	sb, err := startSandbox(f)
 	if err != nil {
@@ -35,7 +55,7 @@ func sandboxFileWith(t *testing.T, f sandboxFlags, tail string) (string, map[str
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return file, env
+	return file, env, sb
 }
 
 const planTail = `

@@ -98,6 +98,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.planCommand(), m.applyCommand(), m.syncCommand(), m.logsCommand(), m.usersCommand(), m.picklistsCommand(),
 		m.runCommand(), m.demoCommand(), m.callbacksCommand(), m.widgetsCommand())
 	root.AddCommand(m.authCommand())
+	root.AddCommand(m.traceCommand())
 	return root
 }
 

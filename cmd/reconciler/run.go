@@ -13,7 +13,7 @@ import (
 )
 
 func (m *Main) runCommand() *cobra.Command {
-	var file string
+	var file, admin string
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "run -f FILE [--interval D]",
@@ -21,7 +21,8 @@ func (m *Main) runCommand() *cobra.Command {
 		Long: "Run keeps the account in horizon.yaml reconciled. It serves, on HORIZON_LISTEN_ADDR, /metrics " +
 			"(Prometheus), /healthz, /readyz (ready once the config is in force, the store answers and HTTP is served; " +
 			"never dependent on the PSA) and /callbacks/{provider} " +
-			"(the PSA's webhooks). It reconciles every --interval (with jitter), when the file changes and on " +
+			"(the PSA's webhooks), and on HORIZON_ADMIN_ADDR (default 127.0.0.1:8081, keep it private) the status " +
+			"pages at /ui/. It reconciles every --interval (with jitter), when the file changes and on " +
 			"SIGHUP (which re-reads the file and its secrets, and reconciles even when nothing changed); runs the polling sync at sync.pollInterval and the picklist refresh at " +
 			"sync.picklistRefreshInterval; and dispatches callbacks to one-ticket syncs.\n\n" +
 			"A failed pass is retried with backoff (10s, doubling up to --interval), unless the PSA rejected the " +
@@ -36,10 +37,14 @@ func (m *Main) runCommand() *cobra.Command {
 		Example: "  HORIZON_DATABASE_URL=postgres://horizon@db/horizon reconciler run -f /etc/horizon/horizon.yaml",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("admin-addr") {
+				m.Settings.AdminAddr = admin
+			}
 			return m.run(cmd.Context(), file, interval)
 		},
 	}
 	fileFlag(cmd, &file)
+	cmd.Flags().StringVar(&admin, "admin-addr", "127.0.0.1:8081", "Address of the status pages (/ui/); overrides HORIZON_ADMIN_ADDR; off disables them.")
 	cmd.Flags().DurationVar(&interval, "interval", daemon.DefaultReconcileInterval, "Time between reconcile passes (jittered by ±10%).")
 	return cmd
 }
@@ -59,6 +64,7 @@ func (m *Main) run(ctx context.Context, file string, interval time.Duration) err
 	reload := make(chan struct{}, 1)
 	go forwardSignals(ctx, hup, reload)
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listen: m.Settings.ListenAddr, Store: st,
+		AdminListen: m.Settings.AdminAddr, AdminToken: m.Settings.AdminToken,
 		Logger: m.Logger, ReconcileInterval: interval, Reload: reload})
 	if err != nil {
 		return err

@@ -43,7 +43,8 @@ func (m *Main) syncCommand() *cobra.Command {
 	fileFlag(cmd, &file)
 	fl := cmd.Flags()
 	fl.StringVar(&entity, "entity", "", "Sync only this entity: tickets, contacts, companies, timeEntries, members or picklists.")
-	fl.StringVar(&ticket, "ticket", "", "Sync only the ticket with this external ID.")
+	fl.StringVar(&ticket, "ticket", "", "Sync only this ticket: its API id, or the number agents see (Autotask, Zoho Desk). "+
+		"A ticket that exists nowhere exits 1.")
 	fl.BoolVar(&full, "full", false, "Re-fetch the whole ingest window, ignoring the watermark.")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "No progress bar; log lines only.")
 	return cmd
@@ -58,12 +59,25 @@ func (m *Main) sync(ctx context.Context, file string, o syncer.SyncOptions, quie
 		return err
 	}
 	defer closeStore()
+	if o.TicketID != "" {
+		// The number agents see (Autotask, Zoho Desk) names the ticket too.
+		if t, err := store.LookupTicket(ctx, a.Store, a.Scope, o.TicketID); err == nil {
+			o.TicketID = t.ExternalID
+		} else if t, err := helpdesk.GetTicketByIDOrNumber(ctx, a.Provider, o.TicketID); err == nil {
+			o.TicketID = t.ExternalID
+		}
+	}
 	runs, err := a.Syncer.Sync(ctx, o)
 	if werr := syncer.WriteRuns(m.Stdout, runs, "text"); werr != nil {
 		return werr
 	}
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
+	}
+	if o.TicketID != "" && len(runs) == 1 && runs[0].Created+runs[0].Updated+runs[0].Unchanged == 0 {
+		// SyncTicket stores nothing only when neither side has the ticket.
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("no ticket %s exists, neither in Horizon nor in the PSA "+
+			"by that API id or number", o.TicketID)}
 	}
 	return nil
 }

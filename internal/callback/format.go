@@ -91,10 +91,14 @@ func (e *errWriter) printf(format string, args ...any) {
 func writeStatusText(w io.Writer, rep StatusReport) error {
 	ew := &errWriter{w: w}
 	ew.printf("Account:        %s (%s)\n", rep.Account, rep.Provider)
+	if rep.Verdict != "" {
+		ew.printf("Verdict:        %s: %s\n", rep.Verdict, rep.VerdictReason)
+	}
 	ew.printf("Last callback:  %s\n", ago(rep.LastReceived, rep.GeneratedAt))
 	ew.printf("Last verified:  %s\n", ago(rep.LastVerified, rep.GeneratedAt))
 	ew.printf("Last hour:      %s\n", countsText(rep.LastHour))
 	ew.printf("Pending:        %s\n", pendingText(rep))
+	ew.printf("Failures (1h):  %s\n", countsText(rep.FailuresByKind))
 	writeFailuresText(ew, rep.RecentFailures)
 	writeWebhooksText(ew, rep)
 	return ew.err
@@ -115,6 +119,7 @@ func writeWebhooksText(ew *errWriter, rep StatusReport) {
 	ew.printf("Webhooks (PSA vs horizon.yaml):\n")
 	if rep.WebhooksError != "" {
 		ew.printf("  cannot read the PSA's webhooks: %s\n", rep.WebhooksError)
+		ew.printf("  (the wanted ones below may or may not be registered)\n")
 	}
 	if len(rep.Webhooks) == 0 {
 		ew.printf("  none registered, none wanted\n")
@@ -128,10 +133,14 @@ func writeWebhooksText(ew *errWriter, rep StatusReport) {
 			state += " (" + strings.Join(h.Differences, ", ") + ")"
 		}
 		events, u := joinEvents(h.Events), h.URL
-		if h.State == WebhookMissing {
+		if h.State == WebhookMissing || h.State == WebhookUnknown {
 			events, u = joinEvents(h.DesiredEvents), h.DesiredURL
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%v\t%v\t%s\t%s\n", orDash(h.Key), state, h.Active, h.Managed, events, orDash(u))
+		active := fmt.Sprint(h.Active)
+		if h.State == WebhookUnknown {
+			active = "?"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%v\t%s\t%s\n", orDash(h.Key), state, active, h.Managed, events, orDash(u))
 	}
 	if err := tw.Flush(); err != nil && ew.err == nil {
 		ew.err = err

@@ -33,8 +33,16 @@ type StatusReport struct {
 	RecentFailures []store.CallbackRecord `json:"recentFailures"`
 	// Webhooks compares the PSA's registrations with horizon.yaml.
 	Webhooks []WebhookStatus `json:"webhooks"`
-	// WebhooksError says why the PSA's registrations could not be read.
+	// WebhooksError says why the PSA's registrations could not be read;
+	// every wanted registration is then WebhookUnknown.
 	WebhooksError string `json:"webhooksError,omitempty"`
+	// FailuresByKind counts the last hour's rejected and failed
+	// deliveries by the kind of failure (FailureKind).
+	FailuresByKind map[string]int `json:"failuresByKind"`
+	// Verdict, StaleAfter and VerdictReason are set by Judge.
+	Verdict       string `json:"verdict,omitempty"`
+	StaleAfter    string `json:"staleAfter,omitempty"`
+	VerdictReason string `json:"verdictReason,omitempty"`
 }
 
 // Webhook states in a StatusReport.
@@ -44,6 +52,9 @@ const (
 	WebhookDiffers  = "differs"   // registered, but not as the file wants
 	WebhookUnwanted = "unwanted"  // Horizon's, but the file no longer wants it
 	WebhookForeign  = "unmanaged" // another tool's; Horizon leaves it alone
+	// WebhookUnknown: the file wants it, and the PSA's registrations
+	// could not be read, so whether it exists is not known.
+	WebhookUnknown = "unknown"
 )
 
 // WebhookStatus is one registration slot: what the PSA holds and what
@@ -73,21 +84,36 @@ const (
 // (p.DesiredWebhooks). A PSA that cannot be reached is reported in
 // WebhooksError, not returned; a store error is returned.
 func Status(ctx context.Context, st store.Store, scope store.Scope, p helpdesk.Provider, spec helpdesk.WebhookSpec) (StatusReport, error) {
-	now := time.Now().UTC()
-	rep := StatusReport{Account: scope.Account, Provider: scope.Provider, GeneratedAt: now}
-	if err := logStatus(ctx, st, scope, now, &rep); err != nil {
-		return StatusReport{}, err
-	}
-	observed, err := p.Webhooks(ctx)
+	rep, err := LogStatus(ctx, st, scope)
 	if err != nil {
-		rep.WebhooksError = err.Error()
-		observed = nil
+		return StatusReport{}, err
 	}
 	var desired []helpdesk.Webhook
 	if spec.URL != "" {
 		desired = p.DesiredWebhooks(spec)
 	}
+	observed, err := p.Webhooks(ctx)
+	if err != nil {
+		rep.WebhooksError = helpdesk.RedactURL(err.Error(), spec.Secret)
+		rep.Webhooks = CompareWebhooks(desired, nil, spec.Secret)
+		for i := range rep.Webhooks {
+			rep.Webhooks[i].State = WebhookUnknown
+		}
+		return rep, nil
+	}
 	rep.Webhooks = CompareWebhooks(desired, observed, spec.Secret)
+	return rep, nil
+}
+
+// LogStatus builds the callback-log part of the report only, without
+// asking the PSA (the status overview, which must not call the PSA on
+// every view).
+func LogStatus(ctx context.Context, st store.Store, scope store.Scope) (StatusReport, error) {
+	now := time.Now().UTC()
+	rep := StatusReport{Account: scope.Account, Provider: scope.Provider, GeneratedAt: now}
+	if err := logStatus(ctx, st, scope, now, &rep); err != nil {
+		return StatusReport{}, err
+	}
 	return rep, nil
 }
 
@@ -124,6 +150,14 @@ func logStatus(ctx context.Context, st store.Store, scope store.Scope, now time.
 		return fmt.Errorf("failed callbacks: %w", err)
 	}
 	rep.RecentFailures = withoutPayloads(failed)
+	hour, err := st.Callbacks(ctx, scope, store.CallbackFilter{FailedOnly: true, Since: now.Add(-time.Hour), Limit: statusPendingCap})
+	if err != nil {
+		return fmt.Errorf("failed callbacks: %w", err)
+	}
+	rep.FailuresByKind = map[string]int{}
+	for _, r := range hour {
+		rep.FailuresByKind[FailureKind(r)]++
+	}
 	return nil
 }
 

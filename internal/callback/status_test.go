@@ -85,7 +85,7 @@ func TestStatus(t *testing.T) {
 	if rep.Pending != 1 || len(rep.RecentFailures) != 2 || rep.RecentFailures[1].Payload != nil {
 		t.Errorf("pending %d, failures %+v", rep.Pending, rep.RecentFailures)
 	}
-	if rep.WebhooksError == "" || len(rep.Webhooks) != 1 || rep.Webhooks[0].State != WebhookMissing {
+	if rep.WebhooksError == "" || len(rep.Webhooks) != 1 || rep.Webhooks[0].State != WebhookUnknown {
 		t.Errorf("webhooks %+v (error %q)", rep.Webhooks, rep.WebhooksError)
 	}
 	var text, js bytes.Buffer
@@ -94,7 +94,7 @@ func TestStatus(t *testing.T) {
 	}
 	for _, want := range []string{"Last hour:      accepted 1, failed 1, rejected 1", "Pending:        1, oldest received",
 		"failed    ticket.updated    fetch tickets 1: boom", "cannot read the PSA's webhooks: connectwise: list callbacks: unauthorized",
-		"missing", "https://h.example/callbacks/fakepsa?token=<secret>"} {
+		"unknown", "https://h.example/callbacks/fakepsa?token=<secret>"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text status lacks %q:\n%s", want, text.String())
 		}
@@ -106,7 +106,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back StatusReport
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Pending != 1 || back.Webhooks[0].State != WebhookMissing {
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Pending != 1 || back.Webhooks[0].State != WebhookUnknown {
 		t.Errorf("json status round trip: %v %+v", err, back)
 	}
 	if err := WriteStatus(&js, rep, "yaml"); err == nil {

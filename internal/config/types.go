@@ -278,6 +278,8 @@ type Widget struct {
 	Name    string   `json:"name"`
 	URL     string   `json:"url"`
 	Timeout Duration `json:"timeout"`
+	// Expect is text the page must contain; empty checks nothing.
+	Expect string `json:"expect,omitempty"`
 }
 
 // ID is an identifier written in the file as a string or an integer.

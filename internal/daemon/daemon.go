@@ -30,6 +30,7 @@ import (
 	"github.com/horizon/reconciler/internal/account"
 	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/metrics"
 	"github.com/horizon/reconciler/internal/store"
 )
@@ -73,6 +74,12 @@ type Options struct {
 	// Now is the clock of scheduled secret rotation and of the callback
 	// receiver (tests). Default time.Now.
 	Now func() time.Time
+	// AdminListen is the status pages' address (HORIZON_ADMIN_ADDR; ""
+	// or "off": none); AdminListener, when set, is used instead.
+	// AdminToken, when set, guards the pages.
+	AdminListen   string
+	AdminListener net.Listener
+	AdminToken    helpdesk.Secret
 }
 
 // Event is a notable thing the daemon did.
@@ -103,6 +110,8 @@ type Daemon struct {
 	// swapMu serialises reloads and rotations, so that neither puts back
 	// a config the other replaced.
 	swapMu sync.Mutex
+
+	board board // what the status pages show of the daemon's work
 
 	mu   sync.Mutex
 	cfg  *config.Config // last good config
@@ -173,13 +182,22 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := d.swap(ctx, cfg); err != nil {
 		return err
 	}
+	d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
 	srv, ln, err := d.listen()
 	if err != nil {
+		return err
+	}
+	admin, adminLn, err := d.admin()
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	watcher, err := NewFileWatcher(d.o.ConfigPath)
 	if err != nil {
 		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -188,16 +206,25 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	changes := make(chan struct{}, 1)
 	goFn(&wg, func() { watcher.Run(ctx, d.o.Debounce, changes, d.log) })
 	goFn(&wg, func() { d.serve(srv, ln) })
+	if admin != nil {
+		goFn(&wg, func() { d.serve(admin, adminLn) })
+	}
 	goFn(&wg, func() { d.reloads(ctx, changes) })
 	goFn(&wg, func() { d.receivers(ctx) })
 	goFn(&wg, func() { d.leadership(ctx) })
 	goFn(&wg, func() { d.rotations(ctx) })
+	if adminLn != nil {
+		d.log.Info("status pages", "url", "http://"+adminLn.Addr().String()+"/ui/")
+	}
 	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
 		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())
 	<-ctx.Done()
 	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	srv.Shutdown(shut)
+	if admin != nil {
+		admin.Shutdown(shut)
+	}
 	wg.Wait()
 	d.log.Info("reconciler stopped")
 	return nil
@@ -287,6 +314,7 @@ func (d *Daemon) reload(ctx context.Context) reloadOutcome {
 			d.log.Error("config reload failed; keeping the last good config", "err", err)
 		}
 		d.logDiagnostics(diags)
+		d.board.configInvalid(err, diags)
 		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
 		return reloadFailed
 	}
@@ -296,14 +324,17 @@ func (d *Daemon) reload(ctx context.Context) reloadOutcome {
 	fp, err := secretsFingerprint(ctx, cfg)
 	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
 		d.m.ConfigValid.Set(1) // unchanged, secrets included
+		d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
 		return reloadUnchanged
 	}
 	if err := d.swap(ctx, cfg); err != nil {
 		d.m.ConfigValid.Set(0)
 		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
+		d.board.configInvalid(err, nil)
 		d.log.Error("config reload failed; keeping the last good config", "err", err)
 		return reloadFailed
 	}
+	d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
 	d.log.Info("config reloaded", "hash", cfg.Hash())
 	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
 	return reloadSwapped

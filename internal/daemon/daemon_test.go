@@ -26,6 +26,7 @@ import (
 // running is a daemon on a sandbox ConnectWise, with its file on disk.
 type running struct {
 	base   string // daemon's HTTP base URL
+	admin  string // the status pages' base URL
 	file   string
 	world  *sandbox.World
 	events chan daemon.Event
@@ -93,6 +94,10 @@ func startWith(t *testing.T, so startOptions) *running {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "horizon.yaml")
 	yaml := "apiVersion: horizon/v1\naccount: {name: daemon-test}\n" + em.ConfigFragment(psa.URL) +
@@ -112,9 +117,9 @@ func startWith(t *testing.T, so startOptions) *running {
 	if so.interval == 0 {
 		so.interval = time.Hour
 	}
-	r := &running{base: base, file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
+	r := &running{base: base, admin: "http://" + adminLn.Addr().String(), file: file, world: world, events: make(chan daemon.Event, 100), reload: make(chan struct{}, 1),
 		db: filepath.Join(dir, "h.db")}
-	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: dst, RatePerSecond: -1,
+	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, AdminListener: adminLn, Store: dst, RatePerSecond: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LeaseTTL: so.leaseTTL,
 		ReconcileInterval: so.interval, RetryBase: so.retry, Reload: r.reload, Now: so.now, Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {

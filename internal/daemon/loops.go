@@ -233,10 +233,14 @@ func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
 	}()
 	p, err := g.acct.Reconciler.Plan(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			d.board.passed(nil, err)
+		}
 		return err
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
 	d.record(p, res)
+	d.board.passed(p, res.Err())
 	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("apply: %w", err)

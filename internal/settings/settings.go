@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/horizon/reconciler/internal/helpdesk"
 )
 
 // Settings are the process settings.
@@ -25,6 +27,11 @@ type Settings struct {
 	LogLevel Level `env:"HORIZON_LOG_LEVEL, default=info"`
 	// LogFormat is text or json.
 	LogFormat LogFormat `env:"HORIZON_LOG_FORMAT, default=text"`
+	// AdminAddr is the listen address of the status pages (/ui/); empty
+	// turns them off.
+	AdminAddr string `env:"HORIZON_ADMIN_ADDR, default=127.0.0.1:8081"`
+	// AdminToken, when set, is required to see the status pages.
+	AdminToken helpdesk.Secret `env:"HORIZON_ADMIN_TOKEN"`
 }
 
 // Variable documents one environment variable, for --help.
@@ -39,6 +46,8 @@ func Variables() []Variable {
 		{"HORIZON_LISTEN_ADDR", ":8080", "Address the HTTP server listens on (callbacks, /metrics, health checks)."},
 		{"HORIZON_LOG_LEVEL", "info", "Log level: debug, info, warn or error."},
 		{"HORIZON_LOG_FORMAT", "text", "Log format: text or json."},
+		{"HORIZON_ADMIN_ADDR", "127.0.0.1:8081", "Address of the status pages (/ui/); keep it private (loopback, a port-forward). Set to off to disable them."},
+		{"HORIZON_ADMIN_TOKEN", "", "Token the status pages require, if set (sign in once per browser)."},
 	}
 }
 

@@ -18,11 +18,12 @@ func TestFromEnv(t *testing.T) {
 		want    Settings
 		wantErr string
 	}{
-		{"defaults", nil, Settings{ListenAddr: ":8080", LogLevel: Level(slog.LevelInfo), LogFormat: LogText}, ""},
+		{"defaults", nil, Settings{ListenAddr: ":8080", LogLevel: Level(slog.LevelInfo), LogFormat: LogText, AdminAddr: "127.0.0.1:8081"}, ""},
 		{"all set", map[string]string{
 			"HORIZON_DATABASE_URL": "postgres://u:p@db/horizon", "HORIZON_LISTEN_ADDR": "127.0.0.1:9090",
-			"HORIZON_LOG_LEVEL": "DEBUG", "HORIZON_LOG_FORMAT": "JSON",
-		}, Settings{DatabaseURL: "postgres://u:p@db/horizon", ListenAddr: "127.0.0.1:9090", LogLevel: Level(slog.LevelDebug), LogFormat: LogJSON}, ""},
+			"HORIZON_LOG_LEVEL": "DEBUG", "HORIZON_LOG_FORMAT": "JSON", "HORIZON_ADMIN_ADDR": "127.0.0.1:9091", "HORIZON_ADMIN_TOKEN": "t0k",
+		}, Settings{DatabaseURL: "postgres://u:p@db/horizon", ListenAddr: "127.0.0.1:9090", LogLevel: Level(slog.LevelDebug), LogFormat: LogJSON,
+			AdminAddr: "127.0.0.1:9091", AdminToken: "t0k"}, ""},
 		{"bad level", map[string]string{"HORIZON_LOG_LEVEL": "loud"}, Settings{}, `log level "loud"`},
 		{"numeric level rejected", map[string]string{"HORIZON_LOG_LEVEL": "info+2"}, Settings{}, "want debug, info, warn or error"},
 		{"bad format", map[string]string{"HORIZON_LOG_FORMAT": "xml"}, Settings{}, `log format "xml"`},
@@ -58,7 +59,8 @@ func TestVariablesDocumentEveryField(t *testing.T) {
 	for _, v := range Variables() {
 		names[v.Name] = true
 	}
-	for _, want := range []string{"HORIZON_DATABASE_URL", "HORIZON_LISTEN_ADDR", "HORIZON_LOG_LEVEL", "HORIZON_LOG_FORMAT"} {
+	for _, want := range []string{"HORIZON_DATABASE_URL", "HORIZON_LISTEN_ADDR", "HORIZON_LOG_LEVEL", "HORIZON_LOG_FORMAT",
+		"HORIZON_ADMIN_ADDR", "HORIZON_ADMIN_TOKEN"} {
 		if !names[want] {
 			t.Errorf("Variables() lacks %s", want)
 		}

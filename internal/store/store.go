@@ -102,7 +102,9 @@ type SyncRunFilter struct {
 	Trigger    string
 	Since      time.Time
 	FailedOnly bool
-	Limit      int // 0 means 100
+	Limit      int    // 0 means 100
+	TicketID   string // one-ticket syncs of this ticket
+	Before     Cursor // rows after this one in list order (the next page)
 }
 
 // Callback results, as recorded in the callback log.
@@ -135,8 +137,11 @@ type CallbackFilter struct {
 	ExternalID string // a ticket's (or other record's) external ID
 	Since      time.Time
 	Until      time.Time
-	FailedOnly bool // rejected or failed
-	Limit      int  // 0 means 100
+	FailedOnly bool   // rejected or failed
+	Limit      int    // 0 means 100
+	Result     string // exactly this result
+	Entity     string // events of this entity: "ticket" selects ticket.created, ticket.updated…
+	Before     Cursor // rows after this one in list order (the next page)
 }
 
 // CallbackStats summarises the callback log since a time.
@@ -287,6 +292,8 @@ type Store interface {
 	RecordWidgetCheck(ctx context.Context, s Scope, c WidgetCheck) error
 	// WidgetChecks returns the latest check of every widget.
 	WidgetChecks(ctx context.Context, s Scope) ([]WidgetCheck, error)
+
+	Browse
 
 	// AcquireLease takes or renews the named lease for holder. It returns
 	// ErrLeaseHeld when another holder's lease is unexpired.

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Lease", leaseTests},
 		{"Concurrent", concurrentTests},
 		{"Tokens", tokenTests},
+		{"Browse", browseTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package zohodesk
 import (
 	"cmp"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
@@ -16,7 +17,7 @@ var searchParams = []string{"_all", "id", "ticketNumber", "subject", "descriptio
 	"productId", "productName", "tag", "createdTimeRange", "modifiedTimeRange", "dueDateRange",
 	"customerResponseTimeRange", "from", "limit", "sortBy"}
 
-var searchImplemented = map[string]bool{"id": true, "status": true, "priority": true, "departmentId": true,
+var searchImplemented = map[string]bool{"id": true, "ticketNumber": true, "status": true, "priority": true, "departmentId": true,
 	"assigneeId": true, "contactId": true, "accountId": true, "createdTimeRange": true, "modifiedTimeRange": true,
 	"from": true, "limit": true, "sortBy": true}
 
@@ -107,9 +108,10 @@ func ticketFilter(q map[string][]string, l *lookups) (func(*sandbox.Ticket) bool
 		ids[k] = set
 	}
 	statuses, prios := csvSet(vals("status")), csvSet(vals("priority"))
+	number := vals("ticketNumber") // as rendered: the world's ticket ID
 	return func(t *sandbox.Ticket) bool {
 		st := l.statuses[t.StatusID]
-		return mod.has(t.Updated) && created.has(t.Created) &&
+		return mod.has(t.Updated) && created.has(t.Created) && (number == "" || number == strconv.FormatInt(t.ID, 10)) &&
 			inSet(ids["id"], t.ID) && inSet(ids["departmentId"], t.QueueID) && inSet(ids["assigneeId"], t.AssigneeID) &&
 			inSet(ids["contactId"], t.ContactID) && inSet(ids["accountId"], l.contacts[t.ContactID].CompanyID) &&
 			statusMatch(statuses, st) && (prios == nil || prios[strings.ToLower(l.prios[t.PriorityID])])

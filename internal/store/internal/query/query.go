@@ -93,6 +93,10 @@ func SyncRuns(d Dialect, sc store.Scope, f store.SyncRunFilter) (string, []any) 
 	if f.FailedOnly {
 		w.Add("(error <> '' OR failed > 0)")
 	}
+	if f.TicketID != "" {
+		w.Add("ticket_id = ?", f.TicketID)
+	}
+	w.before(d, "started_at", f.Before)
 	return w.Select(SyncRunColumns, "sync_runs", "started_at DESC, id DESC", norm.Limit(f.Limit))
 }
 
@@ -122,5 +126,40 @@ func Callbacks(d Dialect, sc store.Scope, f store.CallbackFilter) *Where {
 	if f.FailedOnly {
 		w.Add("result IN (?, ?)", store.CallbackRejected, store.CallbackFailed)
 	}
+	if f.Result != "" {
+		w.Add("result = ?", f.Result)
+	}
+	if f.Entity != "" {
+		// Events are entity.action; the entity names hold no LIKE wildcards.
+		w.Add("event LIKE ?", strings.NewReplacer("%", "", "_", "").Replace(f.Entity)+".%")
+	}
+	w.before(d, "received_at", f.Before)
 	return w
+}
+
+// Outbox returns the query of the outbox items f selects, newest first
+// (by creation, then ID). payloadTicket is the backend's expression of
+// the payload's top-level "ticketId".
+func Outbox(d Dialect, sc store.Scope, f store.OutboxFilter, columns, payloadTicket string) (string, []any) {
+	w := Scoped(d, sc)
+	if f.State != "" {
+		w.Add("state = ?", f.State)
+	}
+	if f.Kind != "" {
+		w.Add("kind = ?", f.Kind)
+	}
+	if f.TicketID != "" {
+		w.Add(payloadTicket+" = ?", f.TicketID)
+	}
+	w.before(d, "created_at", f.Before)
+	return w.Select(columns, "outbox", "created_at DESC, id DESC", norm.Limit(f.Limit))
+}
+
+// before keeps the rows after c in newest-first order of (column, id).
+func (w *Where) before(d Dialect, column string, c store.Cursor) {
+	if c.IsZero() {
+		return
+	}
+	at := d.Time(c.At)
+	w.Add("("+column+" < ? OR ("+column+" = ? AND id < ?))", at, at, c.ID)
 }

@@ -1,0 +1,110 @@
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/horizon/reconciler/internal/account"
+	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/reconcile"
+	"github.com/horizon/reconciler/internal/ui"
+)
+
+// board keeps what the status pages show of the daemon's own work: the
+// newest file's validity and the last reconcile pass.
+type board struct {
+	mu sync.Mutex
+	st ui.State
+}
+
+func (b *board) update(f func(*ui.State)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(&b.st)
+}
+
+func (b *board) configValid(path string, interval time.Duration) {
+	b.update(func(s *ui.State) {
+		s.ConfigPath, s.ConfigValid, s.ConfigProblems, s.ReconcileInterval = path, true, nil, interval
+	})
+}
+
+func (b *board) configInvalid(err error, diags []config.Diagnostic) {
+	b.update(func(s *ui.State) {
+		s.ConfigValid, s.ConfigProblems = false, nil
+		if err != nil {
+			s.ConfigProblems = append(s.ConfigProblems, err.Error())
+		}
+		for _, d := range diags {
+			s.ConfigProblems = append(s.ConfigProblems, d.String())
+		}
+	})
+}
+
+// passed records a pass: its plan (nil when it could not plan) and error.
+func (b *board) passed(p *reconcile.Plan, err error) {
+	now := time.Now().UTC()
+	b.update(func(s *ui.State) {
+		s.LastReconcile, s.LastError = now, ""
+		if p != nil {
+			s.LastPlan = p
+		}
+		if err != nil {
+			s.LastError = err.Error()
+			return
+		}
+		s.LastSuccess = now
+	})
+}
+
+// source adapts the daemon to the status pages.
+type source struct{ d *Daemon }
+
+func (s source) Account() *account.Account {
+	_, a := s.d.current()
+	return a
+}
+
+func (s source) State() ui.State {
+	s.d.board.mu.Lock()
+	defer s.d.board.mu.Unlock()
+	st := s.d.board.st
+	st.ConfigProblems = append([]string(nil), st.ConfigProblems...)
+	return st
+}
+
+// adminEnabled reports whether the status pages are to be served.
+func (d *Daemon) adminEnabled() bool {
+	return d.o.AdminListener != nil || (d.o.AdminListen != "" && d.o.AdminListen != "off")
+}
+
+// listenAdmin opens the admin listener and builds the status pages.
+func (d *Daemon) listenAdmin() (*http.Server, net.Listener, error) {
+	h, err := ui.New(ui.Options{Source: source{d}, Token: d.o.AdminToken, Logger: d.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln := d.o.AdminListener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", d.o.AdminListen); err != nil {
+			return nil, nil, fmt.Errorf("listen on %s (HORIZON_ADMIN_ADDR): %w", d.o.AdminListen, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle(h.Base()+"/", h)
+	mux.Handle("GET /{$}", http.RedirectHandler(h.Base()+"/", http.StatusFound))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * time.Minute} // a forced sync or refresh may take a while
+	return srv, ln, nil
+}
+
+// admin opens the status pages' server, or returns nil when they are off.
+func (d *Daemon) admin() (*http.Server, net.Listener, error) {
+	if !d.adminEnabled() {
+		return nil, nil, nil
+	}
+	return d.listenAdmin()
+}
