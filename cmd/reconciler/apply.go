@@ -21,7 +21,9 @@ func (m *Main) applyCommand() *cobra.Command {
 			"widget checks, and runs the first sync (or the backfill of a widened ingest window). It prints " +
 			"what it did. Apply is idempotent: a second apply changes nothing.\n\n" +
 			"Drift that cannot be applied is reported, not hidden. suspend: true in the file stops every write " +
-			"to the PSA.",
+			"to the PSA.\n\n" +
+			"Like Terraform, a plan with errors (items marked [error], such as a mapping to a helpdesk user that " +
+			"does not exist) applies nothing: apply prints why and exits 1.",
 		Example: "  reconciler apply -f horizon.yaml",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -51,11 +53,11 @@ func (m *Main) apply(ctx context.Context, file string, quiet bool) error {
 	if err := reconcile.WriteResult(m.Stdout, res); err != nil {
 		return err
 	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("apply: %d %s failed", len(res.Failed), plural(len(res.Failed), "change", "changes"))
-	}
-	if p.HasErrors() {
+	switch {
+	case len(res.Refused) > 0:
 		return errPlanErrors
+	case res.Err() != nil:
+		return fmt.Errorf("apply: %d %s failed", len(res.Failed), plural(len(res.Failed), "change", "changes"))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/horizon/reconciler/internal/config"
@@ -104,10 +105,23 @@ type ChangeError struct {
 type Result struct {
 	Applied []Change
 	Failed  []ChangeError
+	// Refused holds the plan's error items when Apply refused the plan:
+	// like Terraform, a plan with errors applies nothing.
+	Refused []Drift
 }
+
+// ErrPlanHasErrors is why Apply refuses a plan: it has error items.
+var ErrPlanHasErrors = errors.New("the plan has errors; nothing was applied")
 
 // Err joins the failures, nil when every change applied.
 func (res Result) Err() error {
+	if len(res.Refused) > 0 {
+		targets := make([]string, len(res.Refused))
+		for i, d := range res.Refused {
+			targets[i] = d.Target
+		}
+		return fmt.Errorf("%w (%s)", ErrPlanHasErrors, strings.Join(targets, "; "))
+	}
 	var errs []error
 	for _, f := range res.Failed {
 		errs = append(errs, fmt.Errorf("%s %s: %w", f.Change.Action, f.Change.Target, f.Err))
@@ -116,9 +130,20 @@ func (res Result) Err() error {
 }
 
 // Apply applies the plan's changes in order. A failed change does not stop
-// the others (they are independent); every failure is in the result.
+// the others (they are independent); every failure is in the result. A plan
+// with errors is refused whole: its changes were computed from a file that
+// is wrong somewhere, so none of them is applied (Result.Refused).
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) Result {
 	var res Result
+	if p.HasErrors() {
+		for _, d := range p.Drift {
+			if d.Severity == SeverityError {
+				res.Refused = append(res.Refused, d)
+			}
+		}
+		r.logger().WarnContext(ctx, "apply refused: the plan has errors", "errors", len(res.Refused))
+		return res
+	}
 	for _, c := range p.Changes {
 		if c.apply == nil {
 			continue

@@ -134,6 +134,15 @@ func mdCell(s string) string {
 // WriteResult prints what Apply did.
 func WriteResult(w io.Writer, res Result) error {
 	var b strings.Builder
+	if len(res.Refused) > 0 {
+		fmt.Fprintf(&b, "Apply refused: the plan has %d %s; nothing was applied. Fix %s and run apply again:\n",
+			len(res.Refused), plural(len(res.Refused), "error", "errors"), plural(len(res.Refused), "it", "them"))
+		for _, d := range res.Refused {
+			fmt.Fprintf(&b, "  ! %s: %s\n", d.Target, d.Reason)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, c := range res.Applied {
 		fmt.Fprintf(&b, "%s %s %s: done\n", symbols[c.Action], kindTitles[c.Kind], c.Target)
 	}

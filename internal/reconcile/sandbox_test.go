@@ -161,7 +161,16 @@ callbacks:
 `,
 }
 
+// bodyFor is bodyWithError without the mapping to a user that does not
+// exist: a file whose plan applies.
 func bodyFor(provider string, w *sandbox.World) string {
+	return strings.Replace(bodyWithError(provider, w), ghostMapping, "", 1)
+}
+
+// ghostMapping maps a helpdesk user no sandbox has: an error in the plan.
+const ghostMapping = "    - {helpdeskUser: nobody@msp.example, horizonUser: ghost@msp.example}\n"
+
+func bodyWithError(provider string, w *sandbox.World) string {
 	b, ok := bodies[provider]
 	if !ok {
 		b = bodies["other"]
@@ -222,7 +231,7 @@ func TestPlanApplyPerProvider(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			ctx := context.Background()
 			w := sandbox.Generate(sandbox.GenOptions{Tickets: 40, Seed: 7})
-			e := newEnv(t, provider, bodyFor(provider, w))
+			e := newEnv(t, provider, bodyWithError(provider, w))
 
 			plan, err := e.rec.Plan(ctx)
 			if err != nil {
@@ -237,7 +246,14 @@ func TestPlanApplyPerProvider(t *testing.T) {
 			if !plan.HasErrors() {
 				t.Error("a mapping to a helpdesk user that does not exist must be an error in the plan")
 			}
+			checkRefused(t, ctx, e, plan)
 
+			// Fix the file: the plan now applies.
+			e.yaml = strings.Replace(e.yaml, ghostMapping, "", 1)
+			e.rec = e.reconciler(t)
+			if plan, err = e.rec.Plan(ctx); err != nil {
+				t.Fatal(err)
+			}
 			res := e.rec.Apply(ctx, plan)
 			if err := res.Err(); err != nil {
 				t.Fatalf("apply: %v", err)
