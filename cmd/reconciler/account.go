@@ -38,11 +38,6 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// fileFlag adds the -f FILE flag every account command takes.
-func fileFlag(cmd *cobra.Command, file *string) {
-	cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use.")
-}
-
 // loadConfig loads and validates a file, printing every diagnostic to
 // stderr. An invalid file is errInvalid (exit 1).
 func (m *Main) loadConfig(file string) (*config.Config, error) {

@@ -46,7 +46,12 @@ func (m *Main) demoCommand() *cobra.Command {
 			"prints what happens and where to look, and runs until interrupted (or for --duration).",
 		Example: "  reconciler demo\n  reconciler demo --provider autotask --tickets 2000 --duration 1m",
 		Args:    noArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return m.demo(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkEnum(cmd, "provider", f.provider, sandbox.Registered()); err != nil {
+				return err
+			}
+			return m.demo(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.provider, "provider", "connectwise", "PSA to emulate: connectwise, autotask, zohodesk or halopsa.")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,6 +82,12 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 			if err := checkOutput(cmd, f.output, "text", "json"); err != nil {
 				return err
 			}
+			if err := checkEnum(cmd, "entity", entity, syncEntities); err != nil {
+				return err
+			}
+			if err := checkEnum(cmd, "trigger", trigger, syncTriggers); err != nil {
+				return err
+			}
 			since, err := f.sinceTime()
 			if err != nil {
 				return err
@@ -90,8 +97,8 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().StringVar(&entity, "entity", "", "Only runs of this entity.")
-	cmd.Flags().StringVar(&trigger, "trigger", "", "Only runs with this trigger: backfill, poll, callback or manual.")
+	cmd.Flags().StringVar(&entity, "entity", "", "Only runs of this entity: "+strings.Join(syncEntities, ", ")+".")
+	cmd.Flags().StringVar(&trigger, "trigger", "", "Only runs with this trigger: "+strings.Join(syncTriggers, ", ")+".")
 	return cmd
 }
 

@@ -20,9 +20,10 @@ func (m *Main) planCommand() *cobra.Command {
 			"the differences grouped by kind (webhook registrations, user mappings, picklists, widgets, sync " +
 			"settings), then a summary line. Drift that apply cannot fix (a value the PSA's API cannot create, a " +
 			"widget that is down, a section in drift mode warn) is listed too. Plan writes nothing.\n\n" +
-			"Exit status: 0 on success; with --detailed-exitcode, 0 when there is nothing to change, 2 when there " +
-			"are changes, and 1 on errors — including a plan with errors, such as a mapping to a helpdesk user " +
-			"that does not exist.",
+			"Exit status: 0 success; 1 the file is invalid, or the plan has errors (such as a mapping to a " +
+			"helpdesk user that does not exist); 2 a usage error or a file that cannot be read; 3 any other " +
+			"failure (the PSA or the database unreachable). With --detailed-exitcode, Terraform's contract " +
+			"instead: 0 nothing to change, 2 changes, 1 every failure.",
 		Example: "  reconciler plan -f horizon.yaml\n" +
 			"  reconciler plan -f horizon.yaml --output markdown > plan.md\n" +
 			"  reconciler plan -f horizon.yaml --detailed-exitcode",

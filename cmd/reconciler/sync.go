@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +30,8 @@ func (m *Main) syncCommand() *cobra.Command {
 			"  reconciler sync -f horizon.yaml --ticket 4711",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if entity != "" && !slices.Contains(syncEntities, entity) {
-				return &usageError{message: fmt.Sprintf("--entity %q: want one of %s", entity, strings.Join(syncEntities, ", ")),
-					hint: "reconciler sync --help"}
+			if err := checkEnum(cmd, "entity", entity, syncEntities); err != nil {
+				return err
 			}
 			return m.sync(cmd.Context(), file, syncer.SyncOptions{Entity: helpdesk.Entity(entity), TicketID: ticket,
 				Full: full, Trigger: store.TriggerManual}, quiet)
@@ -49,9 +46,6 @@ func (m *Main) syncCommand() *cobra.Command {
 	fl.BoolVarP(&quiet, "quiet", "q", false, "No progress bar; log lines only.")
 	return cmd
 }
-
-// syncEntities are the values --entity takes.
-var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
 
 func (m *Main) sync(ctx context.Context, file string, o syncer.SyncOptions, quiet bool) error {
 	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(quiet)})

@@ -2,6 +2,10 @@ package config
 
 import "strings"
 
+// Suggest returns the candidate closest to s when it is close enough to be
+// a likely typo, or "": the "did you mean" of diagnostics and flags.
+func Suggest(s string, candidates []string) string { return suggest(s, candidates) }
+
 // suggest returns the candidate closest to s when it is close enough to be
 // a likely typo, or "".
 func suggest(s string, candidates []string) string {

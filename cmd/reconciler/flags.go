@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/store"
+)
+
+// fileFlag adds the -f FILE flag every account command takes, and lets the
+// file be given as the one argument instead (reconciler plan horizon.yaml).
+// It sets the command's Args.
+func fileFlag(cmd *cobra.Command, file *string) {
+	cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use; the file may also be given as the argument.")
+	cmd.Use = strings.Replace(cmd.Use, "-f FILE", "[-f] FILE", 1)
+	cmd.Args = func(cmd *cobra.Command, args []string) error { return fileArg(cmd, file, args) }
+}
+
+// fileArg takes the file from the argument. -f and an argument that name
+// different files are a usage error: which one was meant is unknowable.
+func fileArg(cmd *cobra.Command, file *string, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case len(args) > 1:
+		return &usageError{message: fmt.Sprintf("%s takes one file, got %d arguments: %s",
+			cmd.CommandPath(), len(args), strings.Join(args, " ")), hint: cmd.CommandPath() + " --help"}
+	case cmd.HasSubCommands() && !strings.ContainsAny(args[0], "./\\"):
+		// A bare word is a mistyped subcommand, not a file.
+		return noArgs(cmd, args)
+	case cmd.Flags().Changed("file") && filepath.Clean(*file) != filepath.Clean(args[0]):
+		return &usageError{message: fmt.Sprintf("-f %s and the argument %s name different files; give the file once",
+			*file, args[0]), hint: cmd.CommandPath() + " " + args[0]}
+	}
+	*file = args[0]
+	return nil
+}
+
+// checkEnum rejects a flag value outside allowed, listing the valid ones;
+// "" (the flag not given) passes. A filter that silently matches nothing
+// would look like an empty log.
+func checkEnum(cmd *cobra.Command, flag, value string, allowed []string) error {
+	if value == "" || slices.Contains(allowed, value) {
+		return nil
+	}
+	msg := fmt.Sprintf("--%s %q: want one of %s", flag, value, strings.Join(allowed, ", "))
+	if s := config.Suggest(value, allowed); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return &usageError{message: msg, hint: cmd.CommandPath() + " --help"}
+}
+
+// syncEntities are the entities a sync (and the sync run log) knows.
+var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
+
+// syncTriggers are the triggers the sync run log records.
+var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual}
+
+// exitStatusHelp ends every command's help: the exit codes scripts rely on.
+const exitStatusHelp = "Exit status: 0 success; 1 the file is invalid, or the plan has errors; 2 a usage error " +
+	"(unknown command, flag or value) or a file that cannot be read; 3 any other failure (the PSA or the database " +
+	"unreachable, a change or sync that failed)."
+
+// addExitStatus appends exitStatusHelp to the help of every runnable command
+// that does not state its own.
+func addExitStatus(cmd *cobra.Command) {
+	if !strings.Contains(cmd.Long, "Exit status") {
+		if cmd.Long == "" {
+			cmd.Long = cmd.Short + "."
+		}
+		cmd.Long += "\n\n" + exitStatusHelp
+	}
+	for _, c := range cmd.Commands() {
+		addExitStatus(c)
+	}
+}
