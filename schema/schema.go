@@ -19,7 +19,7 @@ import (
 	_ "embed"
 	"fmt"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // ID is the schema's $id; the loader registers the embedded document under it.
@@ -36,9 +36,13 @@ func JSON() []byte {
 // Compile compiles the embedded schema with draft 2020-12 semantics. Formats
 // are annotations only, as the draft says, so that every validator agrees.
 func Compile() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(document))
+	if err != nil {
+		return nil, fmt.Errorf("decode schema: %w", err)
+	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource(ID, bytes.NewReader(document)); err != nil {
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(ID, doc); err != nil {
 		return nil, fmt.Errorf("add schema resource: %w", err)
 	}
 	s, err := c.Compile(ID)

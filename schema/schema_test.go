@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 )
 
@@ -125,9 +125,13 @@ func standaloneSchema(t *testing.T) *jsonschema.Schema {
 	if !bytes.Equal(data, JSON()) {
 		t.Fatal("embedded schema differs from horizon.schema.json")
 	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource("file:///horizon.schema.json", bytes.NewReader(data)); err != nil {
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("file:///horizon.schema.json", doc); err != nil {
 		t.Fatal(err)
 	}
 	sch, err := c.Compile("file:///horizon.schema.json")

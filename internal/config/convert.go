@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // converter turns yaml.v3 nodes into a JSON value and records positions.
@@ -19,10 +19,23 @@ type converter struct {
 	nodes  int
 	active map[*yaml.Node]bool // aliases being expanded, to detect cycles
 	diags  []Diagnostic
+	// usedAt, while an alias is expanded, is where the alias is written:
+	// every node it brings is reported there, where the reader used it,
+	// not inside the anchor.
+	usedAt *position
+}
+
+// at returns where a node is reported.
+func (c *converter) at(n *yaml.Node) position {
+	if c.usedAt != nil {
+		return *c.usedAt
+	}
+	return position{n.Line, n.Column}
 }
 
 func (c *converter) fail(n *yaml.Node, format string, args ...any) {
-	c.diags = append(c.diags, *fileDiag(max(n.Line, 1), max(n.Column, 1), format, args...))
+	p := c.at(n)
+	c.diags = append(c.diags, *fileDiag(max(p.line, 1), max(p.col, 1), format, args...))
 }
 
 func (c *converter) convert(n *yaml.Node, ptr string, depth int) (any, bool) {
@@ -36,7 +49,7 @@ func (c *converter) convert(n *yaml.Node, ptr string, depth int) (any, bool) {
 		return nil, false
 	}
 	if n.Kind != yaml.AliasNode {
-		c.doc.values[ptr] = position{n.Line, n.Column}
+		c.doc.values[ptr] = c.at(n)
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
@@ -53,7 +66,7 @@ func (c *converter) convert(n *yaml.Node, ptr string, depth int) (any, bool) {
 }
 
 func (c *converter) alias(n *yaml.Node, ptr string, depth int) (any, bool) {
-	c.doc.values[ptr] = position{n.Line, n.Column}
+	c.doc.values[ptr] = c.at(n)
 	target := n.Alias
 	if target == nil {
 		c.fail(n, "YAML alias *%s has no anchor", n.Value)
@@ -65,8 +78,12 @@ func (c *converter) alias(n *yaml.Node, ptr string, depth int) (any, bool) {
 	}
 	c.active[target] = true
 	defer delete(c.active, target)
+	if c.usedAt == nil { // the outermost alias is where the reader looks
+		c.usedAt = &position{n.Line, n.Column}
+		defer func() { c.usedAt = nil }()
+	}
 	v, ok := c.convert(target, ptr, depth+1)
-	c.doc.values[ptr] = position{n.Line, n.Column} // report where the alias is used
+	c.doc.values[ptr] = c.at(n)
 	return v, ok
 }
 
@@ -83,9 +100,9 @@ func (c *converter) mapping(n *yaml.Node, ptr string, depth int) (any, bool) {
 			c.fail(k, "duplicate key %q (first defined at line %d)", key, line)
 			continue
 		}
-		seen[key] = k.Line
+		seen[key] = c.at(k).line
 		child := childPtr(ptr, key)
-		c.doc.keys[child] = position{k.Line, k.Column}
+		c.doc.keys[child] = c.at(k)
 		val, ok := c.convert(v, child, depth+1)
 		if !ok {
 			return nil, false

@@ -7,7 +7,7 @@
 //
 //  1. Read: size bound, UTF-8 text, one YAML document, no duplicate keys, no
 //     alias bombs. The YAML is turned into a JSON value while remembering the
-//     position of every node (gopkg.in/yaml.v3 nodes).
+//     position of every node (go.yaml.in/yaml/v4 nodes).
 //  2. Schema: the JSON value is checked against the embedded JSON Schema
 //     (package schema) and each failure is translated into a sentence.
 //  3. Semantics: what the schema cannot say, such as whether the chosen

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/horizon/reconciler/schema"
 )
@@ -67,7 +69,7 @@ func (t *translator) walk(ve *jsonschema.ValidationError) {
 		t.leaf(ve)
 		return
 	}
-	if kw := lastToken(schemaPtr(ve.AbsoluteKeywordLocation)); kw == "anyOf" || kw == "oneOf" {
+	if kw := lastToken(keywordPtr(ve)); kw == "anyOf" || kw == "oneOf" {
 		// The schema avoids anyOf/oneOf; should one appear, say so plainly
 		// rather than listing every branch's failure.
 		ptr := instancePtr(ve.InstanceLocation)
@@ -91,7 +93,7 @@ type failure struct {
 func (t *translator) leaf(ve *jsonschema.ValidationError) {
 	f := failure{ptr: instancePtr(ve.InstanceLocation)}
 	f.value, _ = t.doc.lookup(f.ptr)
-	sptr := schemaPtr(ve.AbsoluteKeywordLocation)
+	sptr := keywordPtr(ve)
 	f.keyword, f.sptr = lastToken(sptr), parentPtr(sptr)
 	f.node, _ = resolvePtr(t.raw, f.sptr).(map[string]any)
 	if b, ok := resolvePtr(t.raw, sptr).(bool); ok && !b && f.keyword != "additionalProperties" && f.keyword != "unevaluatedProperties" {
@@ -110,7 +112,7 @@ func (t *translator) leaf(ve *jsonschema.ValidationError) {
 	case "uniqueItems":
 		t.duplicates(f)
 	default:
-		t.add(f.ptr, t.doc.at(f.ptr), "%s", valueMessage(f, ve.Message))
+		t.add(f.ptr, t.doc.at(f.ptr), "%s", valueMessage(f, ve.ErrorKind.LocalizedString(english)))
 	}
 }
 
@@ -356,25 +358,31 @@ func typeNames(t any) string {
 	return strings.Join(names, " or ")
 }
 
-// instancePtr converts the library's instance location (tokens escaped for
-// RFC 6901 and then percent-encoded) to a plain RFC 6901 pointer.
-func instancePtr(loc string) string {
-	if loc == "" {
-		return ""
+// english prints the library's own messages, the fallback of valueMessage.
+var english = message.NewPrinter(language.English)
+
+// instancePtr converts the library's instance location (raw tokens) to an
+// RFC 6901 pointer.
+func instancePtr(loc []string) string {
+	ptr := ""
+	for _, tok := range loc {
+		ptr = childPtr(ptr, tok)
 	}
-	toks := strings.Split(strings.TrimPrefix(loc, "/"), "/")
-	for i, t := range toks {
-		if u, err := url.PathUnescape(t); err == nil {
-			toks[i] = u
-		}
-	}
-	return "/" + strings.Join(toks, "/")
+	return ptr
 }
 
-// schemaPtr returns the fragment of an absolute keyword location.
-func schemaPtr(loc string) string {
-	_, frag, _ := strings.Cut(loc, "#")
-	return instancePtr(frag)
+// keywordPtr returns the pointer, in the schema document, of the keyword
+// that failed: the failing subschema's fragment plus the keyword's path.
+func keywordPtr(ve *jsonschema.ValidationError) string {
+	_, frag, _ := strings.Cut(ve.SchemaURL, "#")
+	ptr := frag
+	if u, err := url.PathUnescape(frag); err == nil {
+		ptr = u
+	}
+	for _, tok := range ve.ErrorKind.KeywordPath() {
+		ptr = childPtr(ptr, tok)
+	}
+	return ptr
 }
 
 // resolvePtr returns the node at ptr in a decoded JSON document.

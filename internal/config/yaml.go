@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // DefaultMaxSize is the largest file Load accepts unless LoadOptions says
@@ -174,15 +174,18 @@ func parseYAML(data []byte) (root *yaml.Node, diags []Diagnostic) {
 			root, diags = nil, []Diagnostic{*fileDiag(1, 1, "YAML parser failed: %v", r)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec, err := yaml.NewLoader(bytes.NewReader(acceptYAML12(data)))
+	if err != nil {
+		return nil, []Diagnostic{*fileDiag(1, 1, "YAML parser failed: %v", err)}
+	}
 	var doc yaml.Node
-	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+	if err := dec.Load(&doc); errors.Is(err, io.EOF) {
 		return nil, []Diagnostic{*fileDiag(1, 1, "file has no YAML content (only comments or blank lines)")}
 	} else if err != nil {
 		return nil, []Diagnostic{syntaxDiag(err, data)}
 	}
 	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
+	if err := dec.Load(&next); err == nil {
 		line := next.Line
 		if len(next.Content) > 0 {
 			line = next.Content[0].Line
@@ -197,57 +200,107 @@ func parseYAML(data []byte) (root *yaml.Node, diags []Diagnostic) {
 	return doc.Content[0], nil
 }
 
-var (
-	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-)
+// yaml12RE matches a %YAML 1.2 directive line.
+var yaml12RE = regexp.MustCompile(`(?m)^%YAML[ \t]+1\.2([ \t]|$)`)
 
-// syntaxDiag turns a yaml.v3 error into a diagnostic. A tab in the
-// indentation is the most common cause and gets its own message.
+// acceptYAML12 lets a %YAML 1.2 directive through. The parser knows only
+// 1.1 directives, yet its node tree follows 1.2's core schema (yes and on
+// are strings, as 1.2 says), so 1.2 is what it reads. The directive becomes
+// %YAML 1.1, the same length: every position stays exact.
+func acceptYAML12(data []byte) []byte {
+	loc := yaml12RE.FindIndex(data)
+	if loc == nil {
+		return data
+	}
+	out := bytes.Clone(data)
+	dot := bytes.Index(out[loc[0]:loc[1]], []byte("1.2")) + loc[0]
+	out[dot+2] = '1'
+	return out
+}
+
+var yamlAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// syntaxDiag turns a parser error into a diagnostic at the exact line and
+// column where the parser stopped. A tab in the indentation is the most
+// common cause and gets its own message; an unclosed flow collection or
+// quoted string names where it was opened.
 func syntaxDiag(err error, data []byte) Diagnostic {
-	msg := err.Error()
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
-		if off := bytes.Index(data, []byte("*"+m[1])); off >= 0 {
-			line, _ = offsetPosition(data, off)
-		}
-		return *fileDiag(max(line, 1), 1, "YAML alias *%s refers to an anchor that is not defined before it", m[1])
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return *fileDiag(1, 1, "YAML syntax error: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if tl, tc, ok := tabIndent(data, line); ok {
-		return *fileDiag(tl, tc, "tab character in indentation; YAML indents with spaces only")
+	msg, at, ctx := le.Message, le.Mark, le.ContextMark
+	if at.Line < 1 {
+		at = ctx
 	}
-	if line == 0 {
+	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
+		return *fileDiag(max(at.Line, 1), max(at.Column, 1), "YAML alias *%s refers to an anchor that is not defined before it", m[1])
+	}
+	if col, ok := tabInIndent(data, at.Line); ok {
+		return *fileDiag(at.Line, col, "tab character in indentation; YAML indents with spaces only")
+	}
+	switch {
+	case msg == "found incompatible YAML document":
+		return *fileDiag(at.Line, max(at.Column, 1), "%s directive: only YAML 1.1 and 1.2 are supported", directiveAt(data, at.Line))
+	case closedQuote(data, at):
+		msg += " (the single-quoted string before this ended at its second '; write an apostrophe inside it as '')"
+	}
+	if msg == "found unexpected end of stream" && ctx.Line > 0 {
+		// The end of the file is no place to look: the string or
+		// collection that never closed starts at the context mark.
+		at = ctx
+	} else if what, ok := unclosed[le.ContextMsg]; ok && ctx.Line > 0 && ctx.Line < at.Line {
+		msg += fmt.Sprintf(" (the %s opened at line %d, column %d is not closed)", what, ctx.Line, ctx.Column)
+	}
+	if at.Line < 1 {
 		return *fileDiag(1, 1, "YAML syntax error: %s", msg)
 	}
-	return *fileDiag(line, firstColumn(data, line), "YAML syntax error: %s", msg)
+	return *fileDiag(at.Line, max(at.Column, 1), "YAML syntax error: %s", msg)
 }
 
-// tabIndent finds the first line, up to line upTo (0: anywhere), whose
-// indentation holds a tab.
-func tabIndent(data []byte, upTo int) (int, int, bool) {
-	for i, l := range strings.Split(string(data), "\n") {
-		if upTo > 0 && i+1 > upTo {
-			break
-		}
-		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
-		if j := strings.IndexByte(indent, '\t'); j >= 0 && strings.TrimSpace(l) != "" {
-			return i + 1, j + 1, true
-		}
+// unclosed names the collections whose missing } or ] the parser can only
+// notice at the next token, often on a later line.
+var unclosed = map[string]string{
+	"while parsing a flow mapping":  "flow mapping {",
+	"while parsing a flow sequence": "flow sequence [",
+}
+
+// closedQuote reports whether the character before at is the ' that ends a
+// single-quoted string: an apostrophe meant inside it, as in 'Bob's MSP'.
+func closedQuote(data []byte, at yaml.Mark) bool {
+	lines := strings.Split(string(data), "\n")
+	if at.Line < 1 || at.Line > len(lines) || at.Column < 2 {
+		return false
 	}
-	return 0, 0, false
+	r := []rune(lines[at.Line-1])
+	if at.Column-2 >= len(r) || r[at.Column-2] != '\'' {
+		return false
+	}
+	return strings.Count(string(r[:at.Column-1]), "'") >= 2
 }
 
-// firstColumn returns the column of the first non-blank character of line.
-func firstColumn(data []byte, line int) int {
+// directiveAt returns the directive written on line, such as %YAML 2.0.
+func directiveAt(data []byte, line int) string {
 	lines := strings.Split(string(data), "\n")
 	if line < 1 || line > len(lines) {
-		return 1
+		return "%YAML"
+	}
+	if i := strings.IndexByte(lines[line-1], '#'); i >= 0 {
+		return strings.TrimSpace(lines[line-1][:i])
+	}
+	return strings.TrimSpace(lines[line-1])
+}
+
+// tabInIndent returns the column of a tab in the indentation of line.
+func tabInIndent(data []byte, line int) (int, bool) {
+	lines := strings.Split(string(data), "\n")
+	if line < 1 || line > len(lines) {
+		return 0, false
 	}
 	l := lines[line-1]
-	return utf8.RuneCountInString(l[:len(l)-len(strings.TrimLeft(l, " \t"))]) + 1
+	indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+	if j := strings.IndexByte(indent, '\t'); j >= 0 && strings.TrimSpace(l) != "" {
+		return j + 1, true
+	}
+	return 0, false
 }
