@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +25,11 @@ import (
 type demoFlags struct {
 	provider string
 	tickets  int
-	listen   string
+	listen   string // deprecated --listen; --listen-addr and HORIZON_LISTEN_ADDR win
 	activity time.Duration
 	duration time.Duration
 	dir      string
+	verbose  bool
 }
 
 func (m *Main) demoCommand() *cobra.Command {
@@ -43,7 +41,13 @@ func (m *Main) demoCommand() *cobra.Command {
 			"the reconciler on the embedded SQLite store (HORIZON_DATABASE_URL, default ./horizon.db): validate, " +
 			"plan, apply (registering webhooks and backfilling the ingest window), then the daemon, while " +
 			"simulated helpdesk staff edit tickets in the PSA and their changes arrive through callbacks. It " +
-			"prints what happens and where to look, and runs until interrupted (or for --duration).",
+			"prints what happens and where to look, and runs until interrupted (or for --duration); then it " +
+			"sums up what was synced and which callbacks arrived.\n\n" +
+			"Its files go to one directory, ./horizon-demo unless --dir says otherwise, rewritten on every run: " +
+			"horizon.yaml, the sandbox's credentials as {file: ...} secrets (so reconciler commands in another " +
+			"terminal reach the sandbox while the demo runs), and demo.log, the log (printed instead with -v). " +
+			"The HTTP server listens on HORIZON_LISTEN_ADDR or --listen-addr when set; otherwise on " +
+			"127.0.0.1:8080, or a free port when that is taken.",
 		Example: "  reconciler demo\n  reconciler demo --provider autotask --tickets 2000 --duration 1m",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,10 +60,12 @@ func (m *Main) demoCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.provider, "provider", "connectwise", "PSA to emulate: connectwise, autotask, zohodesk or halopsa.")
 	fl.IntVar(&f.tickets, "tickets", 500, "Number of tickets in the sandbox.")
-	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "Address of the reconciler's HTTP server; a free port is used when it is taken.")
+	fl.StringVar(&f.listen, "listen", "", "Address of the reconciler's HTTP server.")
+	_ = fl.MarkDeprecated("listen", "use --listen-addr (or HORIZON_LISTEN_ADDR)")
 	fl.DurationVar(&f.activity, "activity", 3*time.Second, "How often simulated staff edit a ticket in the PSA.")
 	fl.DurationVar(&f.duration, "duration", 0, "Stop after this long (0: run until interrupted).")
-	fl.StringVar(&f.dir, "dir", "", "Where to write the demo's horizon.yaml (default: a new temporary directory).")
+	fl.StringVar(&f.dir, "dir", defaultDemoDir, "Directory of the demo's files (horizon.yaml, secrets, demo.log); rewritten on every run.")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "Print the log to stderr instead of writing it to demo.log.")
 	return cmd
 }
 
@@ -68,6 +74,17 @@ func (m *Main) demo(ctx context.Context, f demoFlags) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
+	}
+	files, err := newDemoFiles(f.dir)
+	if err != nil {
+		return err
+	}
+	if !f.verbose {
+		closeLog, err := m.logTo(files.log)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
 	}
 	sb, err := startSandbox(sandboxFlags{provider: f.provider, listen: "127.0.0.1:0", tickets: f.tickets, seed: 1})
 	if err != nil {
@@ -79,22 +96,55 @@ func (m *Main) demo(ctx context.Context, f demoFlags) error {
 		return err
 	}
 	defer widgets.Close()
-	ln, err := listenOrFree(f.listen)
+	ln, err := m.demoListener(f)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	file, err := writeDemoConfig(f, sb, base, "http://"+widgets.Addr().String())
-	if err != nil {
+	if err := files.write(f.provider, sb, base, "http://"+widgets.Addr().String()); err != nil {
 		ln.Close()
 		return err
 	}
 	m.say("Horizon reconciler demo: a sandbox %s with %d tickets at %s", f.provider, f.tickets, sb.URL)
-	m.say("Configuration written to %s (edit it while the demo runs: the daemon reloads it)\n", file)
-	if err := m.demoSteps(ctx, file, ln, sb, f.activity); err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	m.say("Configuration written to %s (edit it while the demo runs: the daemon reloads it)", files.config)
+	if !f.verbose {
+		m.say("Log: %s (-v prints it here instead)", files.log)
+	}
+	m.say("")
+	start := time.Now()
+	if err := m.demoSteps(ctx, files, ln, sb, f.activity, start); err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return err
 	}
 	return nil
+}
+
+// logTo sends the log to a file, so that the demo's own lines stand out.
+func (m *Main) logTo(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("demo: open log: %w", err)
+	}
+	prev := m.Logger
+	m.Logger = m.Settings.Logger(f)
+	return func() { m.Logger = prev; f.Close() }, nil
+}
+
+// demoListener listens where the process settings say when the user set
+// them (an address that is taken is then an error); otherwise on
+// 127.0.0.1:8080 or, when that is taken, a free loopback port.
+func (m *Main) demoListener(f demoFlags) (net.Listener, error) {
+	_, fromEnv := m.lookupEnv()("HORIZON_LISTEN_ADDR")
+	switch {
+	case m.flags.listenAddrSet || fromEnv:
+		ln, err := net.Listen("tcp", m.Settings.ListenAddr)
+		if err != nil {
+			return nil, fmt.Errorf("demo: listen on %s: %w", m.Settings.ListenAddr, err)
+		}
+		return ln, nil
+	case f.listen != "":
+		return listenOrFree(f.listen)
+	}
+	return listenOrFree("127.0.0.1:8080")
 }
 
 // say prints one line; the demo's goroutines (daemon events, PSA activity,
@@ -107,14 +157,14 @@ func (m *Main) say(format string, args ...any) {
 
 // demoSteps runs validate, plan and apply, then the daemon with live
 // activity.
-func (m *Main) demoSteps(ctx context.Context, file string, ln net.Listener, sb *startedSandbox, every time.Duration) error {
+func (m *Main) demoSteps(ctx context.Context, files *demoFiles, ln net.Listener, sb *startedSandbox, every time.Duration, start time.Time) error {
 	m.say("== 1/3 validate")
-	if err := m.validate(ctx, []string{file}, config.LoadOptions{LookupEnv: m.lookupEnv()}, outputText); err != nil {
+	if err := m.validate(ctx, []string{files.config}, config.LoadOptions{LookupEnv: m.lookupEnv()}, outputText); err != nil {
 		ln.Close()
 		return err
 	}
 	m.say("\n== 2/3 plan")
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(false), rate: -1})
+	a, closeStore, err := m.openAccount(ctx, files.config, accountOptions{progress: m.progressFor(false), rate: -1})
 	if err != nil {
 		ln.Close()
 		return err
@@ -137,22 +187,11 @@ func (m *Main) demoSteps(ctx context.Context, file string, ln net.Listener, sb *
 	// does), so the URL must already answer.
 	m.say("\n== 3/3 run: the daemon applies this plan on its first reconcile (registers the webhooks, binds users,")
 	m.say("   backfills the ingest window), then reconciles, polls and receives the PSA's callbacks at http://%s", ln.Addr())
-	m.demoHints(file, ln)
-	return m.demoRun(ctx, file, ln, scope, sb, every)
+	m.demoHints(files, ln)
+	return m.demoRun(ctx, files, ln, scope, sb, every, start)
 }
 
-func (m *Main) demoHints(file string, ln net.Listener) {
-	base := "http://" + ln.Addr().String()
-	m.say("Where to look (in another terminal, from this directory):")
-	m.say("  curl -s %s/metrics | grep ^horizon_", base)
-	m.say("  go run ./cmd/reconciler logs sync -f %s", file)
-	m.say("  go run ./cmd/reconciler logs callbacks -f %s", file)
-	m.say("  go run ./cmd/reconciler users -f %s", file)
-	m.say("  go run ./cmd/reconciler picklists -f %s", file)
-	m.say("Staff in the sandbox PSA now edit tickets; each change reaches Horizon as a callback. Ctrl-C stops.\n")
-}
-
-func (m *Main) demoRun(ctx context.Context, file string, ln net.Listener, scope store.Scope, sb *startedSandbox, every time.Duration) error {
+func (m *Main) demoRun(ctx context.Context, files *demoFiles, ln net.Listener, scope store.Scope, sb *startedSandbox, every time.Duration, start time.Time) error {
 	st, err := m.openStore(ctx)
 	if err != nil {
 		ln.Close()
@@ -165,7 +204,7 @@ func (m *Main) demoRun(ctx context.Context, file string, ln net.Listener, scope 
 		return err
 	}
 	m.say("Status pages: http://%s/ui/\n", admin.Addr())
-	d, err := daemon.New(daemon.Options{ConfigPath: file, Listener: ln, Store: st, Logger: m.Logger,
+	d, err := daemon.New(daemon.Options{ConfigPath: files.config, Listener: ln, Store: st, Logger: m.Logger,
 		AdminListener: admin, AdminToken: m.Settings.AdminToken, RatePerSecond: -1, ReconcileInterval: time.Minute,
 		Events: func(e daemon.Event) { m.say("%s  reconciler: %s", time.Now().Format("15:04:05"), e.Message) }})
 	if err != nil {
@@ -180,6 +219,7 @@ func (m *Main) demoRun(ctx context.Context, file string, ln net.Listener, scope 
 	err = d.Run(ctx)
 	cancel() // the store and the sandbox close after the activity stops
 	wg.Wait()
+	m.demoSummary(st, scope, files, start)
 	return err
 }
 
@@ -241,59 +281,3 @@ func serveWidgets() (net.Listener, error) {
 	go http.Serve(ln, mux)
 	return ln, nil
 }
-
-// writeDemoConfig writes the demo's horizon.yaml and sets the variables
-// its secret references name.
-func writeDemoConfig(f demoFlags, sb *startedSandbox, base, widgets string) (string, error) {
-	dir := f.dir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "horizon-demo-"); err != nil {
-			return "", err
-		}
-	}
-	for k, v := range sb.Emulator.Env() {
-		os.Setenv(k, v)
-	}
-	secret := make([]byte, 16)
-	rand.Read(secret)
-	os.Setenv("HORIZON_DEMO_CALLBACK_SECRET", hex.EncodeToString(secret))
-	members := sb.World.Members()
-	var maps []string
-	for _, mem := range members {
-		if mem.Active && !mem.APIUser && len(maps) < 3 {
-			maps = append(maps, fmt.Sprintf("    - {helpdeskUser: %s, horizonUser: %s}", mem.Email,
-				strings.Replace(mem.Email, "@msp.example", "@horizon.example", 1)))
-		}
-	}
-	events := "[ticket.created, ticket.updated]"
-	yaml := fmt.Sprintf(demoYAML, f.provider, sb.Emulator.ConfigFragment(sb.URL), strings.Join(maps, "\n"),
-		base+"/callbacks/"+f.provider, events, widgets, widgets)
-	path := filepath.Join(dir, "horizon.yaml")
-	return path, os.WriteFile(path, []byte(yaml), 0o600)
-}
-
-const demoYAML = `# yaml-language-server: $schema=https://raw.githubusercontent.com/horizon/reconciler/main/schema/horizon.schema.json
-# Written by reconciler demo for a sandbox %s.
-apiVersion: horizon/v1
-account:
-  name: demo
-  displayName: Demo MSP
-%s
-sync:
-  entities: [tickets, contacts, companies, timeEntries]
-  ingestWindow: 90d
-  pollInterval: 1m
-userMappings:
-  unmappedPolicy: warn
-  mappings:
-%s
-callbacks:
-  url: %s
-  secret: {env: HORIZON_DEMO_CALLBACK_SECRET}
-  events: %s
-  staleAfter: 15m
-widgets:
-  - {name: dashboard, url: %s/widgets/dashboard}
-  - {name: ticket, url: %s/widgets/ticket}
-`

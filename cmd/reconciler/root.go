@@ -33,6 +33,7 @@ type Main struct {
 // settingFlags hold the persistent flags that override the environment.
 type settingFlags struct {
 	databaseURL, listenAddr, logLevel, logFormat string
+	listenAddrSet                                bool // --listen-addr was given
 }
 
 // NewMain returns a Main wired to the process's streams and environment.
@@ -128,6 +129,7 @@ func (m *Main) loadSettings(cmd *cobra.Command) error {
 	}
 	if flags.Changed("listen-addr") {
 		s.ListenAddr = m.flags.listenAddr
+		m.flags.listenAddrSet = true
 	}
 	if flags.Changed("log-level") {
 		if err := s.LogLevel.UnmarshalText([]byte(m.flags.logLevel)); err != nil {
