@@ -73,7 +73,7 @@ func addExitStatus(cmd *cobra.Command) {
 		if cmd.Long == "" {
 			cmd.Long = cmd.Short + "."
 		}
-		cmd.Long += "\n\n" + exitStatusHelp
+		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + exitStatusHelp
 	}
 	for _, c := range cmd.Commands() {
 		addExitStatus(c)
