@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,8 +73,14 @@ func TestDemoFollowUpCommands(t *testing.T) {
 	t.Chdir(work)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
 	env := map[string]string{"HORIZON_DATABASE_URL": "sqlite:" + filepath.Join(work, "demo.db"),
-		"HORIZON_LISTEN_ADDR": "127.0.0.1:0"}
+		"HORIZON_LISTEN_ADDR": addr}
 	var stdout, stderr syncBuffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
@@ -91,6 +98,9 @@ func TestDemoFollowUpCommands(t *testing.T) {
 	}()
 
 	waitFor(t, &stdout, "reconciled: ")
+	if !strings.Contains(stdout.String(), "receives the PSA's callbacks at http://"+addr) {
+		t.Errorf("the demo does not serve on HORIZON_LISTEN_ADDR %s:\n%s", addr, stdout.String())
+	}
 	var commands int
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		prefix := "  HORIZON_DATABASE_URL=" + shellQuote(env["HORIZON_DATABASE_URL"]) + " go run ./cmd/reconciler "
@@ -123,6 +133,21 @@ func TestDemoFollowUpCommands(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the demo left %d entries in the temporary directory, such as %s", len(left), left[0].Name())
+	}
+}
+
+// TestDemoListenAddrTaken: an address the user chose is used or the demo
+// fails; only the default falls back to a free port.
+func TestDemoListenAddrTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	code, _, stderr := run(t, map[string]string{"HORIZON_LISTEN_ADDR": taken.Addr().String()}, "",
+		"demo", "--dir", t.TempDir(), "--duration", "5s")
+	if code != ExitFailure || !strings.Contains(stderr, "listen on "+taken.Addr().String()) {
+		t.Errorf("exit %d, want %d naming the address:\n%s", code, ExitFailure, stderr)
 	}
 }
 
