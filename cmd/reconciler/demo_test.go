@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -117,6 +118,18 @@ func TestDemoFollowUpCommands(t *testing.T) {
 	}
 	if commands < 5 {
 		t.Fatalf("the demo suggested %d commands:\n%s", commands, stdout.String())
+	}
+	// A result filter answers with exactly that result.
+	code, out, errOut := run(t, map[string]string{"HORIZON_DATABASE_URL": env["HORIZON_DATABASE_URL"]}, "",
+		"logs", "callbacks", "horizon-demo/horizon.yaml", "--result", "processed", "-o", "json")
+	var rows []struct{ Result string }
+	if err := json.Unmarshal([]byte(out), &rows); code != ExitOK || err != nil || len(rows) == 0 {
+		t.Errorf("logs callbacks --result processed: exit %d, %d rows (%v)\n%s", code, len(rows), err, errOut)
+	}
+	for _, r := range rows {
+		if r.Result != "processed" {
+			t.Errorf("--result processed listed a %s callback", r.Result)
+		}
 	}
 	cancel()
 	finished = true

@@ -61,6 +61,10 @@ var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "
 // syncTriggers are the triggers the sync run log records.
 var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual}
 
+// callbackResults are the results the callback log records.
+var callbackResults = []string{store.CallbackAccepted, store.CallbackProcessed, store.CallbackRejected,
+	store.CallbackDuplicate, store.CallbackFailed}
+
 // exitStatusHelp ends every command's help: the exit codes scripts rely on.
 const exitStatusHelp = "Exit status: 0 success; 1 the file is invalid, or the plan has errors; 2 a usage error " +
 	"(unknown command, flag or value) or a file that cannot be read; 3 any other failure (the PSA or the database " +

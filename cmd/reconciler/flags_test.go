@@ -21,6 +21,7 @@ func TestEnumFlagsRejectUnknownValues(t *testing.T) {
 		{[]string{"logs", "sync", "--since", "yesterday"}, `--since "yesterday"`},
 		{[]string{"logs", "callbacks", "-o", "yaml"}, "want text or json"},
 		{[]string{"logs", "callbacks", "--since", "2 hours"}, `--since "2 hours"`},
+		{[]string{"logs", "callbacks", "--result", "ok"}, "--result \"ok\": want one of accepted, processed, rejected, duplicate, failed"},
 		{[]string{"sync", "--entity", "notes"}, "want one of tickets, contacts"},
 		{[]string{"plan", "-o", "html"}, "want text, json or markdown"},
 		{[]string{"validate", "-o", "xml", "x.yaml"}, "--output"},

@@ -117,9 +117,9 @@ func (m *Main) logsSync(ctx context.Context, f logFilters, filter store.SyncRunF
 
 func (m *Main) logsCallbacksCommand() *cobra.Command {
 	var f logFilters
-	var ticket string
+	var ticket, result string
 	cmd := &cobra.Command{
-		Use:   "callbacks -f FILE [--ticket ID] [--since D] [--failed] [-o json]",
+		Use:   "callbacks -f FILE [--ticket ID] [--result R] [--since D] [--failed] [-o json]",
 		Short: "List the callback log, newest first",
 		Long: "Lists every inbound webhook Horizon has received: when, the event, the external IDs it names, " +
 			"whether it verified, the processing result and any failure, and an excerpt of the payload (-o json). " +
@@ -135,12 +135,16 @@ func (m *Main) logsCallbacksCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkEnum(cmd, "result", result, callbackResults); err != nil {
+				return err
+			}
 			return m.logsCallbacks(cmd.Context(), f, store.CallbackFilter{ExternalID: ticket, Since: since,
-				FailedOnly: f.failed, Limit: f.limit})
+				FailedOnly: f.failed, Result: result, Limit: f.limit})
 		},
 	}
 	f.bind(cmd)
 	cmd.Flags().StringVar(&ticket, "ticket", "", "Only callbacks about the record with this external ID.")
+	cmd.Flags().StringVar(&result, "result", "", "Only callbacks with this result: "+strings.Join(callbackResults, ", ")+".")
 	return cmd
 }
 

@@ -107,6 +107,8 @@ func testCallbackFilters(t *testing.T, s store.Store) {
 	equal(t, "since inclusive, until exclusive", idsOf(got), []int64{ids[7], ids[6], ids[5]})
 	got = callbacks(t, s, store.CallbackFilter{FailedOnly: true})
 	equal(t, "failed only", idsOf(got), []int64{ids[7], ids[3]})
+	got = callbacks(t, s, store.CallbackFilter{Result: store.CallbackRejected})
+	equal(t, "one result", idsOf(got), []int64{ids[3]})
 	got = callbacks(t, s, store.CallbackFilter{Limit: 2})
 	equal(t, "newest first", idsOf(got), []int64{ids[109], ids[108]})
 }
