@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -15,7 +16,13 @@ import (
 // fileFlag adds the -f FILE flag every account command takes, and lets the
 // file be given as the one argument instead (reconciler plan horizon.yaml).
 // It sets the command's Args.
+// A command with arguments of its own (trace ticket ID) keeps them: -f
+// alone names its file.
 func fileFlag(cmd *cobra.Command, file *string) {
+	if cmd.Args != nil && reflect.ValueOf(cmd.Args).Pointer() != reflect.ValueOf(noArgs).Pointer() {
+		cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use.")
+		return
+	}
 	cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use; the file may also be given as the argument.")
 	cmd.Use = strings.Replace(cmd.Use, "-f FILE", "[-f] FILE", 1)
 	cmd.Args = func(cmd *cobra.Command, args []string) error { return fileArg(cmd, file, args) }
@@ -65,19 +72,35 @@ var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.Trig
 var callbackResults = []string{store.CallbackAccepted, store.CallbackProcessed, store.CallbackRejected,
 	store.CallbackDuplicate, store.CallbackFailed}
 
-// exitStatusHelp ends every command's help: the exit codes scripts rely on.
-const exitStatusHelp = "Exit status: 0 success; 1 the file is invalid, or the plan has errors; 2 a usage error " +
-	"(unknown command, flag or value) or a file that cannot be read; 3 any other failure (the PSA or the database " +
-	"unreachable, a change or sync that failed)."
+// exitOne says what exit status 1 means where it means more than an
+// invalid file: the commands whose answer can be "no".
+var exitOne = map[string]string{
+	"reconciler apply":            "the file is invalid, or the plan has errors (then nothing is applied)",
+	"reconciler callbacks status": "the file is invalid, or the callback verdict is not ok",
+	"reconciler sync":             "the file is invalid, or --ticket names a ticket that exists on neither side",
+	"reconciler trace ticket":     "the file is invalid, or the ticket is not current in Horizon (or exists nowhere)",
+	"reconciler validate":         "a file is invalid",
+}
 
-// addExitStatus appends exitStatusHelp to the help of every runnable command
-// that does not state its own.
+// exitStatusHelp is the exit-status paragraph of cmd's help: the codes
+// scripts rely on.
+func exitStatusHelp(cmd *cobra.Command) string {
+	one, ok := exitOne[cmd.CommandPath()]
+	if !ok {
+		one = "the file is invalid"
+	}
+	return "Exit status: 0 success; 1 " + one + "; 2 a usage error (unknown command, flag or value) or a file " +
+		"that cannot be read; 3 any other failure (the PSA or the database unreachable, a change or sync that failed)."
+}
+
+// addExitStatus appends the exit-status paragraph to the help of every
+// command that does not state its own.
 func addExitStatus(cmd *cobra.Command) {
 	if !strings.Contains(cmd.Long, "Exit status") {
 		if cmd.Long == "" {
 			cmd.Long = cmd.Short + "."
 		}
-		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + exitStatusHelp
+		cmd.Long = strings.TrimRight(cmd.Long, "\n") + "\n\n" + exitStatusHelp(cmd)
 	}
 	for _, c := range cmd.Commands() {
 		addExitStatus(c)

@@ -84,6 +84,15 @@ func TestFileArgument(t *testing.T) {
 	}
 }
 
+// TestFileFlagKeepsOwnArguments: a command whose argument is not the file
+// (trace ticket ID) reads its file from -f only.
+func TestFileFlagKeepsOwnArguments(t *testing.T) {
+	code, _, stderr := run(t, nil, "", "trace", "ticket", "4711", "-f", "missing-trace.yaml")
+	if code != ExitUsage || !strings.Contains(stderr, "missing-trace.yaml") || strings.Contains(stderr, "different files") {
+		t.Errorf("trace ticket 4711 -f FILE: exit %d:\n%s", code, stderr)
+	}
+}
+
 // TestPlanFileArgumentAgainstSandbox: plan horizon.yaml plans the file.
 func TestPlanFileArgumentAgainstSandbox(t *testing.T) {
 	file, env := sandboxFile(t, planTail)
