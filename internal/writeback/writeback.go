@@ -35,8 +35,8 @@ type Request struct {
 
 	Create *CreateTicket
 	Update *UpdateTicket
-	Note   *AddNote     
-	Time   *AddTime     
+	Note   *AddNote
+	Time   *AddTime
 }
 
 // CreateTicket is a ticket to create. Empty fields take writeback.defaults;
