@@ -145,9 +145,7 @@ func (d *Daemon) leadership(ctx context.Context) {
 	}
 }
 
-func leaseName(cfg *config.Config) string {
-	return "account/" + cfg.Account.Name + "/" + string(cfg.Helpdesk.Provider)
-}
+func leaseName(cfg *config.Config) string { return account.LeaseName(cfg) }
 
 // renew takes or renews the lease; false on any failure. The lease's
 // epoch tells a renewal from a takeover.

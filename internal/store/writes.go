@@ -105,6 +105,8 @@ type WriteFilter struct {
 	States   []string
 	// FailedOnly selects failed, dead and unknown writes.
 	FailedOnly bool
+	// Since selects writes asked for at or after it.
+	Since time.Time
 	// FinishedSince selects writes finished at or after it.
 	FinishedSince time.Time
 	Limit         int // 0 means 100

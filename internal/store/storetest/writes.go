@@ -176,6 +176,7 @@ func testWriteFilter(t *testing.T, s store.Store) {
 	equal(t, "state", list(store.WriteFilter{States: []string{store.WriteDone, store.WritePending}}), []int64{ids[3], ids[0]})
 	equal(t, "finished since", list(store.WriteFilter{FinishedSince: at(time.Hour)}), []int64{ids[2], ids[1], ids[0]})
 	equal(t, "limit", list(store.WriteFilter{Limit: 1}), []int64{ids[3]})
+	equal(t, "since", list(store.WriteFilter{Since: at(2 * time.Minute)}), []int64{ids[3], ids[2]})
 	st, err = s.WriteStats(ctx(t), Scope)
 	noErr(t, "WriteStats", err)
 	equal(t, "stats", st, store.WriteStats{ByState: map[string]int{"done": 1, "failed": 1, "dead": 1, "pending": 1}, OldestLive: at(3 * time.Minute)})

@@ -26,6 +26,9 @@ func Writes(d Dialect, sc store.Scope, f store.WriteFilter) *Where {
 		}
 		w.conds = append(w.conds, "state IN ("+in+")")
 	}
+	if !f.Since.IsZero() {
+		w.Add("created_at >= ?", d.Time(f.Since))
+	}
 	if !f.FinishedSince.IsZero() {
 		w.Add("finished_at >= ?", d.Time(f.FinishedSince))
 	}
