@@ -168,6 +168,7 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
 	var wg sync.WaitGroup
 	goFn(&wg, func() { d.reconcileLoop(ctx, g) })
+	goFn(&wg, func() { g.acct.Writeback.Run(ctx) })
 	goFn(&wg, func() {
 		if err := g.acct.Syncer.Run(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("polling sync stopped", "err", err)

@@ -139,6 +139,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-e.wake:
 		case <-tick.C:
+			if err := e.RecordBacklog(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("record outbox backlog", "err", err)
+			}
 		}
 	}
 }
