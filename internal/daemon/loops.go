@@ -175,7 +175,7 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 		}
 	})
 	disp, err := callback.NewDispatcher(callback.DispatcherConfig{Scope: g.acct.Scope, Store: d.o.Store,
-		Fetcher: callback.SyncFetcher(g.acct.Syncer), Logger: d.log, Wake: g.rc.Accepted()})
+		Fetcher: callback.SyncFetcher(g.acct.Syncer), Logger: d.log, Wake: g.rc.Accepted(), Echo: g.acct.Writeback.EchoOf})
 	if err != nil {
 		d.log.Error("callback dispatcher", "err", err)
 	} else {

@@ -211,3 +211,22 @@ func (e *Engine) apiUserMember(ctx context.Context) (helpdesk.Member, error) {
 	}
 	return m, err
 }
+
+// EchoWindow is how long after a write is done a callback about its
+// ticket counts as the write's echo.
+const EchoWindow = 2 * time.Minute
+
+// EchoOf recognises the PSA's callback for a change Horizon made itself:
+// when a write to the ticket was done within EchoWindow, the store
+// already holds the PSA's answer, so the callback needs no fetch. A
+// change someone else made in that window is left to the polling sweep.
+// It returns the reason to log, or "" when the callback is no echo (or
+// the store cannot tell).
+func (e *Engine) EchoOf(ctx context.Context, ticketID string) string {
+	ws, err := e.o.Store.Writes(ctx, e.o.Scope, store.WriteFilter{TicketID: ticketID,
+		States: []string{store.WriteDone}, FinishedSince: e.o.Now().Add(-EchoWindow), Limit: 1})
+	if err != nil || len(ws) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("echo of Horizon's write %d (%s)", ws[0].ID, ws[0].Op)
+}

@@ -343,3 +343,23 @@ func TestOrderPerTicketUnderConcurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestEchoOf(t *testing.T) {
+	h := newHarness(t)
+	if r := h.e.EchoOf(t.Context(), "4711"); r != "" {
+		t.Fatalf("no write yet: %q", r)
+	}
+	w := h.enqueue(note("4711", "jane.doe@acme-msp.com", "x"))
+	h.step()
+	want := fmt.Sprintf("echo of Horizon's write %d (note.create)", w.ID)
+	if r := h.e.EchoOf(t.Context(), "4711"); r != want {
+		t.Errorf("just written: %q, want %q", r, want)
+	}
+	if r := h.e.EchoOf(t.Context(), "4712"); r != "" {
+		t.Errorf("another ticket: %q", r)
+	}
+	h.now = h.now.Add(EchoWindow + time.Second)
+	if r := h.e.EchoOf(t.Context(), "4711"); r != "" {
+		t.Errorf("after the window: %q", r)
+	}
+}
