@@ -195,33 +195,52 @@ func (m *Main) ticketWrite(cmd *cobra.Command, f writeFlags, r writeback.Request
 	return writeExit(w, f.noWait)
 }
 
-// awaitWrite waits for a write's outcome: a daemon leading the account
-// delivers it; otherwise this process takes the account's lease and
-// delivers it itself.
+// awaitWrite waits for a write's outcome: while another process (a
+// daemon, another command) holds the account's lease, that process
+// delivers it; whenever the lease is free, this process takes it and
+// delivers the write itself.
 func (m *Main) awaitWrite(ctx context.Context, a *account.Account, id int64) (store.Write, error) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("cli:%s/%d", host, os.Getpid())
 	name := account.LeaseName(a.Config)
-	const ttl = 30 * time.Second
-	_, err := a.Store.AcquireLease(ctx, name, holder, ttl)
-	if errors.Is(err, store.ErrLeaseHeld) {
-		return a.Writeback.Await(ctx, id)
+	for {
+		_, err := a.Store.AcquireLease(ctx, name, holder, cliLease)
+		switch {
+		case errors.Is(err, store.ErrLeaseHeld):
+			// Check the write, then the lease again: its holder may be gone.
+			wctx, cancel := context.WithTimeout(ctx, cliLease/3)
+			w, err := a.Writeback.Await(wctx, id)
+			cancel()
+			if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return w, err
+			}
+		case err != nil:
+			return store.Write{}, fmt.Errorf("take the account's lease: %w", err)
+		default:
+			return m.deliverAsLeader(ctx, a, name, holder, id)
+		}
 	}
-	if err != nil {
-		return store.Write{}, fmt.Errorf("take the account's lease: %w", err)
-	}
+}
+
+// cliLease is how long the command's hold on the account's lease lasts
+// without renewal: a killed command blocks a daemon no longer.
+const cliLease = 30 * time.Second
+
+// deliverAsLeader runs the write-back worker while holding the account's
+// lease, until write id is final; a lost lease stops the work.
+func (m *Main) deliverAsLeader(ctx context.Context, a *account.Account, name, holder string, id int64) (store.Write, error) {
 	defer a.Store.ReleaseLease(context.WithoutCancel(ctx), name, holder)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { // keep the lease while delivering; a lost lease stops the work
-		tick := time.NewTicker(ttl / 3)
+	go func() {
+		tick := time.NewTicker(cliLease / 3)
 		defer tick.Stop()
 		for {
 			select {
 			case <-rctx.Done():
 				return
 			case <-tick.C:
-				if _, err := a.Store.AcquireLease(rctx, name, holder, ttl); err != nil {
+				if _, err := a.Store.AcquireLease(rctx, name, holder, cliLease); err != nil {
 					cancel()
 					return
 				}

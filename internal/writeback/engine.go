@@ -18,7 +18,7 @@ import (
 // Engine defaults.
 const (
 	DefaultConcurrency  = 4
-	DefaultLease        = 5 * time.Minute
+	DefaultLease        = time.Minute
 	DefaultPollInterval = 2 * time.Second
 )
 
@@ -37,8 +37,9 @@ type Options struct {
 	// tickets). Default 4.
 	Concurrency int
 	// Lease is how long a claimed write is held before another attempt
-	// may take it over (as uncertain). Default 5 min; one attempt is
-	// bounded to 80 % of it.
+	// may take it over (as uncertain): after a crash, its writes wait this
+	// long. Default 1 min; one attempt is bounded to 80 % of it (a
+	// canceled create is uncertain, and looked up before it is resent).
 	Lease time.Duration
 	// PollInterval is the longest wait between claims when nothing wakes
 	// the worker (writes enqueued by other processes, retries). Default 2 s.
