@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -253,7 +254,7 @@ func newHarness(t *testing.T, mutate ...func(*config.Config)) *harness {
 	h := &harness{t: t, st: st, psa: newFakePSA(), cfg: cfg, now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
 	h.psa.tickets["4711"] = helpdesk.Ticket{ExternalID: "4711"}
 	h.psa.tickets["4712"] = helpdesk.Ticket{ExternalID: "4712"}
-	h.e, err = New(Options{Store: st, Scope: scope, Provider: h.psa, Config: cfg,
+	h.e, err = New(Options{Store: st, Scope: scope, Provider: h.psa, Config: cfg, Logger: slog.New(slog.DiscardHandler),
 		Backoff: func(int) time.Duration { return time.Second }, Now: func() time.Time { return h.now }})
 	must(t, err)
 	return h
