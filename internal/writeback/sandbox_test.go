@@ -2,6 +2,7 @@ package writeback_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -33,6 +34,9 @@ type psa struct {
 	world  *sandbox.World
 	faults *sandbox.Faults
 	acct   *account.Account
+	st     store.Store
+	head   string // the file up to the helpdesk block
+	rate   float64
 	jane   sandbox.Member
 	bob    sandbox.Member
 }
@@ -58,20 +62,15 @@ func newPSA(t testing.TB, provider string, rate float64, tail string) *psa {
 	for k, v := range em.Env() {
 		t.Setenv(k, v)
 	}
-	file := "apiVersion: horizon/v1\naccount: {name: wb}\n" + em.ConfigFragment(srv.URL) + tail
-	cfg, diags := config.Parse("horizon.yaml", []byte(file), config.LoadOptions{})
-	if cfg == nil {
-		t.Fatalf("config: %v", diags)
-	}
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "h.db"))
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
-	a, err := account.New(ctx, cfg, account.Options{Store: st, RatePerSecond: rate, Logger: slog.New(slog.DiscardHandler)})
-	must(t, err)
-	if _, err := a.Syncer.Sync(ctx, syncer.SyncOptions{}); err != nil {
+	p := &psa{t: t, name: provider, world: world, faults: faults, st: st, rate: rate,
+		head: "apiVersion: horizon/v1\naccount: {name: wb}\n" + em.ConfigFragment(srv.URL)}
+	p.reconfigure(tail)
+	if _, err := p.acct.Syncer.Sync(ctx, syncer.SyncOptions{}); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	p := &psa{t: t, name: provider, world: world, faults: faults, acct: a}
 	var humans, inactive []sandbox.Member
 	for _, m := range world.Members() {
 		switch {
@@ -87,6 +86,19 @@ func newPSA(t testing.TB, provider string, rate float64, tail string) *psa {
 	p.mapUser(p.bob, "bob@horizon.example")
 	p.mapUser(inactive[0], "old@horizon.example")
 	return p
+}
+
+// reconfigure builds the account afresh from the file with tail, on the
+// same store and PSA (a reload of horizon.yaml).
+func (p *psa) reconfigure(tail string) {
+	p.t.Helper()
+	cfg, diags := config.Parse("horizon.yaml", []byte(p.head+tail), config.LoadOptions{})
+	if cfg == nil {
+		p.t.Fatalf("config: %v", diags)
+	}
+	a, err := account.New(p.t.Context(), cfg, account.Options{Store: p.st, RatePerSecond: p.rate, Logger: slog.New(slog.DiscardHandler)})
+	must(p.t, err)
+	p.acct = a
 }
 
 // mapUser maps a World member, as synced into the store, to a Horizon user.
@@ -305,4 +317,54 @@ func otherStatus(t *testing.T, p *psa, tk sandbox.Ticket) helpdesk.PicklistValue
 	}
 	t.Fatalf("no other status for ticket %s on board %+v", st.ExternalID, st.Queue)
 	return helpdesk.PicklistValue{}
+}
+
+// TestSandboxOrderAndSuspend: notes to one ticket reach the PSA in the
+// order they were asked for while four workers run; suspend: true holds
+// writes (pending, never attempted) until a reload lifts it.
+func TestSandboxOrderAndSuspend(t *testing.T) {
+	p := newPSA(t, helpdesk.HaloPSA, -1, writebackTail)
+	a, b := p.openTicket(0), p.openTicket(1)
+	var last store.Write
+	for i := range 12 {
+		tk := a
+		if i%3 == 2 {
+			tk = b
+		}
+		w, _, err := p.acct.Writeback.Enqueue(t.Context(), writeback.Request{Op: store.OpAddNote, TicketID: p.wire(tk.ID),
+			Author: "jane@horizon.example", Note: &writeback.AddNote{Text: fmt.Sprintf("step %02d", i)}})
+		must(t, err)
+		last = w
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	w, err := p.acct.Writeback.RunUntil(ctx, last.ID)
+	must(t, err)
+	requireDone(t, w)
+	for _, tk := range []sandbox.Ticket{a, b} {
+		prev := ""
+		for _, n := range p.world.Notes(tk.ID) {
+			if strings.HasPrefix(n.Text, "step ") {
+				if n.Text[:7] <= prev {
+					t.Errorf("ticket %d: %q after %q", tk.ID, n.Text[:7], prev)
+				}
+				prev = n.Text[:7]
+			}
+		}
+	}
+
+	p.reconfigure("suspend: true\n" + writebackTail)
+	held, _, err := p.acct.Writeback.Enqueue(t.Context(), writeback.Request{Op: store.OpAddNote, TicketID: p.wire(a.ID),
+		Author: "jane@horizon.example", Note: &writeback.AddNote{Text: "held"}})
+	must(t, err)
+	short, cancelShort := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	w, err = p.acct.Writeback.RunUntil(short, held.ID)
+	cancelShort()
+	if err == nil || w.State != store.WritePending || w.Attempts != 0 {
+		t.Fatalf("suspended: %+v (%v), want pending and never attempted", w, err)
+	}
+	p.reconfigure(writebackTail)
+	w, err = p.acct.Writeback.RunUntil(ctx, held.ID)
+	must(t, err)
+	requireDone(t, w)
 }
