@@ -163,6 +163,9 @@ func (e *Engine) process(ctx context.Context, w store.Write) {
 		return
 	}
 	e.observe(w, o)
+	if o.State == store.WritePending { // claim it again as soon as it is due
+		time.AfterFunc(o.Next.Sub(e.o.Now()), e.Wake)
+	}
 	e.log.Info("write", "write", w.ID, "op", w.Op, "ticket", w.TicketID, "state", o.State,
 		"attempt", w.Attempts, "answer", o.Answer)
 }

@@ -368,3 +368,50 @@ func TestSandboxOrderAndSuspend(t *testing.T) {
 	must(t, err)
 	requireDone(t, w)
 }
+
+// TestSandboxFaults: a 429 or a 5xx before the PSA applied a note, and an
+// answer lost after it did, all end with the note delivered exactly once.
+func TestSandboxFaults(t *testing.T) {
+	faults := []struct {
+		name string
+		set  sandbox.WriteFaultSettings
+	}{
+		{"429", sandbox.WriteFaultSettings{RateLimit: 1}},
+		{"5xx", sandbox.WriteFaultSettings{ServerError: 1}},
+		{"lost answer", sandbox.WriteFaultSettings{LoseAnswer: 1}},
+	}
+	for _, provider := range helpdesk.Providers {
+		t.Run(provider, func(t *testing.T) {
+			p := newPSA(t, provider, -1, writebackTail)
+			// The account's engine, with retries in milliseconds.
+			e, err := writeback.New(writeback.Options{Store: p.st, Scope: p.acct.Scope, Provider: p.acct.Provider,
+				Config: p.acct.Config, Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+				Logger: slog.New(slog.DiscardHandler)})
+			must(t, err)
+			for i, f := range faults {
+				t.Run(f.name, func(t *testing.T) {
+					tk := p.openTicket(i)
+					text := fmt.Sprintf("After a %s (%s)", f.name, provider)
+					p.faults.SetWrites(f.set)
+					w, _, err := e.Enqueue(t.Context(), writeback.Request{Op: store.OpAddNote, TicketID: p.wire(tk.ID),
+						Author: "jane@horizon.example", Note: &writeback.AddNote{Text: text}})
+					must(t, err)
+					ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+					defer cancel()
+					w, err = e.RunUntil(ctx, w.ID)
+					must(t, err)
+					requireDone(t, w)
+					n := 0
+					for _, note := range p.world.Notes(tk.ID) {
+						if strings.Contains(note.Text, text) {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("%d notes %q in the PSA, want exactly 1 (write: %d attempts, %s)", n, text, w.Attempts, w.Answer)
+					}
+				})
+			}
+		})
+	}
+}
