@@ -87,9 +87,6 @@ writeback:
 	if err := json.Unmarshal([]byte(second.stdout.String()), &w); err != nil {
 		t.Fatalf("second command: %v\nstdout: %s\nstderr: %s", err, second.stdout.String(), tail(second.stderr.String(), 30))
 	}
-	if w.State == store.WriteUnknown && strings.Contains(w.Answer, "cannot be searched") {
-		t.Skipf("exactly one note, but the connectwise client cannot search notes by marker yet, so the write is left %q: %s", w.State, w.Answer)
-	}
 	if w.State != store.WriteDone || w.Attempts != 2 || !strings.Contains(w.Answer, "found by its marker") || !second.state.Success() {
 		t.Fatalf("second command (%v): write %+v", second.state, w)
 	}
