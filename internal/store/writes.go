@@ -102,7 +102,9 @@ type WriteOutcome struct {
 // WriteFilter selects writes for the write log; zero fields select all.
 type WriteFilter struct {
 	TicketID string
-	States   []string
+	// IdempotencyKey selects the write of one key.
+	IdempotencyKey string
+	States         []string
 	// FailedOnly selects failed, dead and unknown writes.
 	FailedOnly bool
 	// Since selects writes asked for at or after it.

@@ -157,6 +157,12 @@ func TestIdempotencyKey(t *testing.T) {
 	if created || again.ID != first.ID {
 		t.Fatalf("repeat: created %v, id %d; want the first write %d", created, again.ID, first.ID)
 	}
+	// The author's mapping is removed: the repeat still answers the first write.
+	must(t, h.st.DeleteUserMapping(t.Context(), scope, "17"))
+	again, created, err = h.e.Enqueue(t.Context(), r)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("repeat after the mapping changed: %v, created %v, id %d", err, created, again.ID)
+	}
 	r.Note = &AddNote{Text: "twice"}
 	if _, _, err := h.e.Enqueue(t.Context(), r); !errors.Is(err, store.ErrIdempotencyConflict) {
 		t.Fatalf("key reused for another note: %v", err)

@@ -37,6 +37,11 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) (w store.Write, created
 	if err := check(r); err != nil {
 		return w, false, err
 	}
+	// A repeated request returns its first write, even when the request
+	// would resolve differently now (a mapping or picklist changed).
+	if first, found, err := e.byKey(ctx, r); found || err != nil {
+		return first, false, err
+	}
 	dir, err := loadDirectory(ctx, e.o.Store, e.o.Scope)
 	if err != nil {
 		return w, false, err
@@ -66,6 +71,25 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) (w store.Write, created
 		e.Wake()
 	}
 	return w, created, nil
+}
+
+// byKey returns the write an idempotency key made before, or
+// ErrIdempotencyConflict when r is not the request it made.
+func (e *Engine) byKey(ctx context.Context, r Request) (store.Write, bool, error) {
+	if r.IdempotencyKey == "" {
+		return store.Write{}, false, nil
+	}
+	ws, err := e.o.Store.Writes(ctx, e.o.Scope, store.WriteFilter{IdempotencyKey: r.IdempotencyKey, Limit: 1})
+	if err != nil {
+		return store.Write{}, false, fmt.Errorf("writeback: %w", err)
+	}
+	if len(ws) == 0 {
+		return store.Write{}, false, nil
+	}
+	if ws[0].RequestHash != requestHash(r) {
+		return ws[0], true, fmt.Errorf("writeback: key %q: %w", r.IdempotencyKey, store.ErrIdempotencyConflict)
+	}
+	return ws[0], true, nil
 }
 
 // check validates what needs no store.

@@ -172,6 +172,7 @@ func testWriteFilter(t *testing.T, s store.Store) {
 	}
 	equal(t, "all, newest first", list(store.WriteFilter{}), []int64{ids[3], ids[2], ids[1], ids[0]})
 	equal(t, "ticket", list(store.WriteFilter{TicketID: "B"}), []int64{ids[1]})
+	equal(t, "idempotency key", list(store.WriteFilter{IdempotencyKey: "C"}), []int64{ids[2]})
 	equal(t, "failed", list(store.WriteFilter{FailedOnly: true}), []int64{ids[2], ids[1]})
 	equal(t, "state", list(store.WriteFilter{States: []string{store.WriteDone, store.WritePending}}), []int64{ids[3], ids[0]})
 	equal(t, "finished since", list(store.WriteFilter{FinishedSince: at(time.Hour)}), []int64{ids[2], ids[1], ids[0]})

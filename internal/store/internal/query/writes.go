@@ -13,6 +13,9 @@ func Writes(d Dialect, sc store.Scope, f store.WriteFilter) *Where {
 	if f.TicketID != "" {
 		w.Add("ticket_id = ?", f.TicketID)
 	}
+	if f.IdempotencyKey != "" {
+		w.Add("idem_key = ?", f.IdempotencyKey)
+	}
 	if f.FailedOnly {
 		w.Add("state IN (?, ?, ?)", store.WriteFailed, store.WriteDead, store.WriteUnknown)
 	}
