@@ -80,6 +80,11 @@ var exitOne = map[string]string{
 	"reconciler sync":             "the file is invalid, or --ticket names a ticket that exists on neither side",
 	"reconciler trace ticket":     "the file is invalid, or the ticket is not current in Horizon (or exists nowhere)",
 	"reconciler validate":         "a file is invalid",
+	"reconciler ticket":           "the file is invalid, or the write was refused (by Horizon before sending, or by the PSA)",
+	"reconciler ticket create":    "the file is invalid, or the write was refused (by Horizon before sending, or by the PSA)",
+	"reconciler ticket update":    "the file is invalid, or the write was refused (by Horizon before sending, or by the PSA)",
+	"reconciler ticket note":      "the file is invalid, or the write was refused (by Horizon before sending, or by the PSA)",
+	"reconciler ticket time":      "the file is invalid, or the write was refused (by Horizon before sending, or by the PSA)",
 }
 
 // exitStatusHelp is the exit-status paragraph of cmd's help: the codes

@@ -18,11 +18,11 @@ import (
 func (m *Main) logsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "Show the audit trails: the sync run log and the callback log",
+		Short: "Show the audit trails: the sync run log, the callback log and the write log",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(m.logsSyncCommand(), m.logsCallbacksCommand())
+	cmd.AddCommand(m.logsSyncCommand(), m.logsCallbacksCommand(), m.logsWritesCommand())
 	return cmd
 }
 

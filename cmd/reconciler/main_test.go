@@ -31,7 +31,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (int
 // secretsEnv sets every variable the examples reference.
 var secretsEnv = map[string]string{
 	"CW_PUBLIC_KEY": "x", "AUTOTASK_SECRET": "x", "ZOHO_CLIENT_SECRET": "x",
-	"HALO_CLIENT_SECRET": "x", "HORIZON_CALLBACK_SECRET": "x",
+	"HALO_CLIENT_SECRET": "x", "HORIZON_CALLBACK_SECRET": "x", "HORIZON_API_TOKEN": "x",
 }
 
 const (

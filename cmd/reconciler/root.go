@@ -101,6 +101,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.runCommand(), m.demoCommand(), m.callbacksCommand(), m.widgetsCommand())
 	root.AddCommand(m.authCommand())
 	root.AddCommand(m.traceCommand())
+	root.AddCommand(m.ticketCommand())
 	return root
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/horizon/reconciler/internal/reconcile"
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/syncer"
+	"github.com/horizon/reconciler/internal/writeback"
 )
 
 // Options are what an Account is built with besides its config.
@@ -48,6 +49,10 @@ type Account struct {
 	Reconciler     *reconcile.Reconciler
 	CallbackSecret helpdesk.Secret    // registered and required: callbacks.secret, or this period's (Rotation)
 	Rotation       *callback.Rotation // the scheduled rotation in force; nil without callbacks.rotateEvery
+	// Writeback enqueues and delivers writes to the PSA; WriteToken is
+	// writeback.apiToken ("" when the file sets none).
+	Writeback  *writeback.Engine
+	WriteToken helpdesk.Secret
 }
 
 // New builds an Account. It resolves every secret the file references (an
@@ -87,9 +92,35 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.Writeback, a.WriteToken, err = newWriteback(ctx, a, o); err != nil {
+		return nil, err
+	}
 	a.Reconciler = &reconcile.Reconciler{Config: cfg, Provider: prov, Store: o.Store, Syncer: a.Syncer,
 		CallbackSecret: a.CallbackSecret, HTTPClient: o.HTTPClient, Logger: o.Logger}
 	return a, nil
+}
+
+// newWriteback builds the account's write-back engine on the sync
+// engine's PSA client (one rate limiter for both) and resolves the API
+// token.
+func newWriteback(ctx context.Context, a *Account, o Options) (*writeback.Engine, helpdesk.Secret, error) {
+	var token helpdesk.Secret
+	if wb := a.Config.Writeback; wb != nil && wb.APIToken != nil {
+		var err error
+		if token, err = providers.Secret(ctx, "writeback.apiToken", *wb.APIToken); err != nil {
+			return nil, "", err
+		}
+	}
+	e, err := writeback.New(writeback.Options{Store: o.Store, Scope: a.Scope, Provider: a.Provider, Config: a.Config,
+		Metrics: o.Metrics, Logger: o.Logger})
+	return e, token, err
+}
+
+// LeaseName is the name of the account's leadership lease: its holder
+// runs the reconcile loop, the sync, the callback dispatcher and the
+// write-back worker.
+func LeaseName(cfg *config.Config) string {
+	return "account/" + cfg.Account.Name + "/" + string(cfg.Helpdesk.Provider)
 }
 
 // Entities converts the file's sync entities.

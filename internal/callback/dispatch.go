@@ -110,6 +110,10 @@ type DispatcherConfig struct {
 	FinishTimeout time.Duration
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
+	// Echo, when set, tells a callback about a ticket that Horizon itself
+	// just wrote (its store copy already holds the PSA's answer): a
+	// non-empty reason marks the callback processed without a fetch.
+	Echo func(ctx context.Context, ticketID string) (reason string)
 }
 
 func (c *DispatcherConfig) setDefaults() error {
@@ -363,6 +367,11 @@ func (d *Dispatcher) fetch(ctx context.Context, t target) error {
 	case t.id == "":
 		return errNoFetch
 	case t.entity == helpdesk.EntityTickets:
+		if d.cfg.Echo != nil {
+			if reason := d.cfg.Echo(ctx, t.id); reason != "" {
+				return echoError(reason)
+			}
+		}
 		return d.cfg.Fetcher.FetchTicket(ctx, t.id)
 	}
 	if rf, ok := d.cfg.Fetcher.(RecordFetcher); ok {
@@ -372,6 +381,11 @@ func (d *Dispatcher) fetch(ctx context.Context, t target) error {
 }
 
 var errNoFetch = errors.New(ReasonLeftToPolling)
+
+// echoError is a callback recognised as the echo of Horizon's own write.
+type echoError string
+
+func (e echoError) Error() string { return string(e) }
 
 // markTimeout bounds one MarkCallbacks write.
 const markTimeout = 10 * time.Second
@@ -384,10 +398,10 @@ const markTimeout = 10 * time.Second
 func (d *Dispatcher) settle(ctx context.Context, g group, err error) error {
 	now := store.NormalizeTime(d.cfg.Now())
 	switch {
-	case err == nil || errors.Is(err, errNoFetch):
+	case err == nil || errors.Is(err, errNoFetch) || errors.As(err, new(echoError)):
 		reason := ""
 		if err != nil {
-			reason = ReasonLeftToPolling
+			reason = err.Error()
 		}
 		return d.mark(ctx, g, store.CallbackProcessed, reason, now)
 	case ctx.Err() != nil || errors.Is(err, helpdesk.ErrNotSent):

@@ -73,12 +73,22 @@ func TestExampleDecodes(t *testing.T) {
 		{"widget default timeout", cfg.Widgets[0].Timeout, DefaultWidgetTimeout},
 		{"widget timeout", cfg.Widgets[1].Timeout.Std(), 15 * time.Second},
 		{"file", cfg.File, filepath.Join("..", "..", "examples", "horizon.yaml")},
+		{"api token", cfg.Writeback.APIToken.String(), "env:HORIZON_API_TOKEN"},
+		{"writeback", withoutToken(*cfg.Writeback), Writeback{Enabled: true,
+			UnmappedAuthor: UnmappedAuthorRefuse, MaxAttempts: 10, Order: OrderPerTicket,
+			Defaults: TicketDefaults{Queue: "Service Desk", Type: "Incident", Priority: "Priority 3 - Normal", Status: "New"}}},
+		{"writes enabled", cfg.WritesEnabled(), true},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: got %#v, want %#v", c.name, c.got, c.want)
 		}
 	}
+}
+
+func withoutToken(w Writeback) Writeback {
+	w.APIToken = nil
+	return w
 }
 
 const minimal = `apiVersion: horizon/v1

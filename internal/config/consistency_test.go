@@ -81,6 +81,7 @@ func TestDefaultsMatchSchema(t *testing.T) {
 	var c Config
 	c.Callbacks = &Callbacks{}
 	c.Widgets = []Widget{{}}
+	c.Writeback = &Writeback{}
 	c.ApplyDefaults()
 	checks := []struct {
 		ptr  string
@@ -99,6 +100,10 @@ func TestDefaultsMatchSchema(t *testing.T) {
 		{"/$defs/callbacks/properties/drift", string(c.Callbacks.Drift)},
 		{"/$defs/callbacks/properties/prune", true}, // set by decode, see Callbacks.Prune
 		{"/$defs/widget/properties/timeout", c.Widgets[0].Timeout.String()},
+		{"/$defs/writeback/properties/enabled", true}, // set by decode, see Writeback.Enabled
+		{"/$defs/writeback/properties/unmappedAuthor", string(c.Writeback.UnmappedAuthor)},
+		{"/$defs/writeback/properties/maxAttempts", c.Writeback.MaxAttempts},
+		{"/$defs/writeback/properties/order", string(c.Writeback.Order)},
 	}
 	for _, ch := range checks {
 		got := schemaAt(t, ch.ptr)["default"]

@@ -74,6 +74,9 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Widgets {
 		setDuration(&c.Widgets[i].Timeout, DefaultWidgetTimeout)
 	}
+	if c.Writeback != nil {
+		c.Writeback.applyDefaults()
+	}
 }
 
 func setDuration(d *Duration, def Duration) {

@@ -126,10 +126,12 @@ func decode(doc *document, dir string) (*Config, map[string]bool) {
 	root, _ := doc.root.(map[string]any)
 	cfg := &Config{}
 	callbacks := &Callbacks{Prune: true}
+	writeback := &Writeback{Enabled: true}
 	targets := map[string]any{
 		"apiVersion": &cfg.APIVersion, "account": &cfg.Account, "suspend": &cfg.Suspend,
 		"helpdesk": &cfg.Helpdesk, "sync": &cfg.Sync, "userMappings": &cfg.UserMappings,
 		"picklists": &cfg.Picklists, "callbacks": callbacks, "widgets": &cfg.Widgets,
+		"writeback": writeback,
 	}
 	decoded := map[string]bool{}
 	for key, target := range targets {
@@ -137,6 +139,9 @@ func decode(doc *document, dir string) (*Config, map[string]bool) {
 		decoded[key] = !present || decodeValue(raw, target) == nil
 		if key == "callbacks" && present && decoded[key] {
 			cfg.Callbacks = callbacks
+		}
+		if key == "writeback" && present && decoded[key] {
+			cfg.Writeback = writeback
 		}
 	}
 	for _, f := range secretFields(cfg, decoded) {
@@ -185,6 +190,9 @@ func secretFields(c *Config, decoded map[string]bool) []secretField {
 	if decoded["callbacks"] && c.Callbacks != nil {
 		add("/callbacks/secret", &c.Callbacks.Secret)
 	}
+	if decoded["writeback"] && c.Writeback != nil && c.Writeback.APIToken != nil {
+		add("/writeback/apiToken", c.Writeback.APIToken)
+	}
 	return out
 }
 
@@ -198,7 +206,7 @@ type NamedSecretRef struct {
 // SecretRefs lists every secret the configuration references, so that a
 // caller can resolve them all at start-up and fail early.
 func (c *Config) SecretRefs() []NamedSecretRef {
-	all := map[string]bool{"helpdesk": true, "callbacks": true}
+	all := map[string]bool{"helpdesk": true, "callbacks": true, "writeback": true}
 	var out []NamedSecretRef
 	for _, f := range secretFields(c, all) {
 		out = append(out, NamedSecretRef{Path: dotted(f.ptr), Ref: *f.ref})

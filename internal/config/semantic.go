@@ -39,6 +39,7 @@ func checkSemantics(doc *document, cfg *Config, decoded map[string]bool, opts Lo
 	s.capabilities()
 	s.picklistBoards()
 	s.widgetNames()
+	s.writeback()
 	s.secrets()
 	return s.diags
 }

@@ -91,6 +91,9 @@ type Config struct {
 	// Callbacks is nil when the file declares no webhooks (polling only).
 	Callbacks *Callbacks `json:"callbacks,omitempty"`
 	Widgets   []Widget   `json:"widgets,omitempty"`
+	// Writeback is nil when the file has no writeback section: every
+	// write is refused.
+	Writeback *Writeback `json:"writeback,omitempty"`
 
 	// File is the path the configuration was loaded from.
 	File string `json:"-"`

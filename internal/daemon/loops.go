@@ -145,9 +145,7 @@ func (d *Daemon) leadership(ctx context.Context) {
 	}
 }
 
-func leaseName(cfg *config.Config) string {
-	return "account/" + cfg.Account.Name + "/" + string(cfg.Helpdesk.Provider)
-}
+func leaseName(cfg *config.Config) string { return account.LeaseName(cfg) }
 
 // renew takes or renews the lease; false on any failure. The lease's
 // epoch tells a renewal from a takeover.
@@ -170,13 +168,14 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
 	var wg sync.WaitGroup
 	goFn(&wg, func() { d.reconcileLoop(ctx, g) })
+	goFn(&wg, func() { g.acct.Writeback.Run(ctx) })
 	goFn(&wg, func() {
 		if err := g.acct.Syncer.Run(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("polling sync stopped", "err", err)
 		}
 	})
 	disp, err := callback.NewDispatcher(callback.DispatcherConfig{Scope: g.acct.Scope, Store: d.o.Store,
-		Fetcher: callback.SyncFetcher(g.acct.Syncer), Logger: d.log, Wake: g.rc.Accepted()})
+		Fetcher: callback.SyncFetcher(g.acct.Syncer), Logger: d.log, Wake: g.rc.Accepted(), Echo: g.acct.Writeback.EchoOf})
 	if err != nil {
 		d.log.Error("callback dispatcher", "err", err)
 	} else {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/horizon/reconciler/internal/api"
 )
 
 // routes is the daemon's HTTP surface.
@@ -16,6 +18,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("/callbacks/", d.callbacks)
+	mux.Handle("/api/v1/", api.New(api.Options{Current: d.writeTarget, Logger: d.log}))
 	return mux
 }
 

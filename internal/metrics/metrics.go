@@ -38,6 +38,7 @@ type Metrics struct {
 	CallbackStaleThreshold prometheus.Gauge         //
 	Leader                 prometheus.Gauge         //
 	ReconcileFailure       *ReconcileFailure
+	Writeback              *Writeback // write-back deliveries
 }
 
 // New registers every collector on reg and returns them. Pass
@@ -92,6 +93,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Leader: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "leader",
 			Help: "1 when this replica holds the account's leadership lease."}),
 		ReconcileFailure: newReconcileFailure(f),
+		Writeback:        NewWriteback(reg),
 	}
 }
 

@@ -212,6 +212,7 @@ type Lease struct {
 // Store is Horizon's database. Every method is safe for concurrent use.
 type Store interface {
 	TokenStore
+	WriteStore
 
 	// Backend returns "sqlite" or "postgres".
 	Backend() string

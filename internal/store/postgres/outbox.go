@@ -57,7 +57,7 @@ const outboxColumns = `o.id, o.key, o.kind, o.payload::text, o.attempts, o.next_
 // short transaction).
 const claimSQL = `WITH due AS (
   SELECT id FROM outbox
-  WHERE account = $1 AND provider = $2 AND state IN ('pending', 'inflight')
+  WHERE account = $1 AND provider = $2 AND op = '' AND state IN ('pending', 'inflight')
     AND ((state = 'pending' AND next_attempt <= $3) OR (state = 'inflight' AND claimed_until <= $3))
   ORDER BY next_attempt, id LIMIT $5
   FOR UPDATE SKIP LOCKED)

@@ -46,7 +46,7 @@ const outboxColumns = `id, key, kind, payload, attempts, next_attempt, state, la
 // one. The single writer makes the UPDATE ... RETURNING atomic.
 func (s *Store) ClaimOutbox(ctx context.Context, sc store.Scope, n int, lease time.Duration, now time.Time) ([]store.OutboxItem, error) {
 	items, err := queryAll(ctx, s.w, times.OutboxItem, `UPDATE outbox SET state = 'inflight', claimed_until = ?, attempts = attempts + 1
-WHERE id IN (SELECT id FROM outbox WHERE account = ? AND provider = ?
+WHERE id IN (SELECT id FROM outbox WHERE account = ? AND provider = ? AND op = ''
   AND ((state = 'pending' AND next_attempt <= ?) OR (state = 'inflight' AND claimed_until <= ?))
   ORDER BY next_attempt, id LIMIT ?)
 RETURNING `+outboxColumns, ts(now.Add(lease)), sc.Account, sc.Provider, ts(now), ts(now), n)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"SyncRuns", syncRunTests},
 		{"Callbacks", callbackTests},
 		{"Outbox", outboxTests},
+		{"Writes", writeTests},
 		{"Lease", leaseTests},
 		{"Concurrent", concurrentTests},
 		{"Tokens", tokenTests},
