@@ -59,6 +59,12 @@ type Batch struct {
 	// Watermark, when not nil, is stored for Entity in the same
 	// transaction as the rows.
 	Watermark *Watermark
+	// Authoritative records are the PSA's current state, asked for
+	// explicitly (a manual full or one-ticket sync): each replaces the
+	// stored record whenever they differ, even one with a newer
+	// UpdatedAt (a record once dated in the future would never change
+	// again otherwise).
+	Authoritative bool
 }
 
 // Watermark is the sync position of one entity.
@@ -94,6 +100,13 @@ type SyncRun struct {
 	Unchanged  int             `json:"unchanged"`
 	Failed     int             `json:"failed"`
 	Error      string          `json:"error,omitempty"`
+	// Outcome is one of the Run* outcomes once the run ended; empty
+	// while it runs (and for runs recorded by older versions).
+	Outcome string `json:"outcome,omitempty"`
+	// Skipped counts records the PSA sent that could not be used
+	// (Skips names the first MaxSkips of them); they do not fail the run.
+	Skipped int             `json:"skipped"`
+	Skips   []SkippedRecord `json:"skips,omitempty"`
 }
 
 // SyncRunFilter selects sync runs; zero fields select all.
@@ -222,7 +235,7 @@ type Store interface {
 	// WriteBatch upserts one page of records and, if set, the entity's
 	// watermark, in one transaction. A record never replaces a stored
 	// one with a newer UpdatedAt (equal times update only if the content
-	// differs). Records are keyed by (scope, entity, ExternalID).
+	// differs), unless the batch is Authoritative. Records are keyed by (scope, entity, ExternalID).
 	WriteBatch(ctx context.Context, s Scope, b Batch) (UpsertResult, error)
 	// Watermark returns the entity's watermark (zero value when none).
 	Watermark(ctx context.Context, s Scope, e helpdesk.Entity) (Watermark, error)
@@ -295,6 +308,8 @@ type Store interface {
 	WidgetChecks(ctx context.Context, s Scope) ([]WidgetCheck, error)
 
 	Browse
+	SyncRunProgress
+	Retention
 
 	// AcquireLease takes or renews the named lease for holder. It returns
 	// ErrLeaseHeld when another holder's lease is unexpired.

@@ -41,6 +41,11 @@ type fakePSA struct {
 	getErr  error
 	pickErr error
 	gets    int
+	// onPage, when set, runs before each page of a stream is read (a
+	// slow PSA whose data changes under a long run); n counts from 0.
+	onPage func(e helpdesk.Entity, n int)
+	// psaTime, when set, is the PSA's clock (PSATime).
+	psaTime func() time.Time
 	// order caches each record map's IDs in numeric order.
 	order map[any][]string
 }
@@ -123,6 +128,11 @@ func (f *fakePSA) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 	return slices.Clone(f.picklists), f.pickErr
 }
 
+// clockPSA is a fakePSA that tells its clock.
+type clockPSA struct{ *fakePSA }
+
+func (c clockPSA) PSATime(context.Context) (time.Time, error) { return c.psaTime(), nil }
+
 // recorded returns the queries streamed for e.
 func (f *fakePSA) recorded(e helpdesk.Entity) []helpdesk.Query {
 	f.mu.Lock()
@@ -168,7 +178,7 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 	return func(yield func([]T, error) bool) {
 		f.mu.Lock()
 		f.queries[e] = append(f.queries[e], q)
-		fail, size := f.fail[e], f.pageSize
+		fail, size, onPage := f.fail[e], f.pageSize, f.onPage
 		f.mu.Unlock()
 		if q.PageSize > 0 && q.PageSize < size {
 			size = q.PageSize
@@ -182,6 +192,9 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 			if fail.err != nil && n == fail.afterPages {
 				yield(nil, fail.err)
 				return
+			}
+			if onPage != nil {
+				onPage(e, n)
 			}
 			page := pageOf(f, m, q, after, size)
 			if len(page) > 0 {
@@ -300,7 +313,7 @@ func (m *memStore) apply(b store.Batch) store.UpsertResult {
 			res.Created++
 		default:
 			_, oldAt := metaOf(old)
-			if oldAt.After(at) || oldAt.Equal(at) && reflect.DeepEqual(old, r) {
+			if reflect.DeepEqual(old, r) || !b.Authoritative && oldAt.After(at) {
 				res.Unchanged++
 				continue
 			}

@@ -64,7 +64,7 @@ func runPass[T any](ctx context.Context, s *Syncer, src source[T], p pass) (stor
 		return out, p.prev, err
 	}
 	s.count(ctx, r, src.entity, p.query)
-	w := &writer[T]{s: s, src: src, p: p, run: r, wm: p.prev}
+	w := &writer[T]{s: s, src: src, p: p, run: r, wm: p.prev, start: s.psaNow(ctx)}
 	out, err := r.finish(ctx, w.drain(ctx))
 	return out, w.wm, err
 }
@@ -116,7 +116,11 @@ type writer[T any] struct {
 	pending []T
 	held    bool // pending holds a page not yet written
 	maxSeen time.Time
-	wm      store.Watermark // the watermark stored
+	// start is the PSA's time when the run began: the watermark never
+	// passes it, since a record changed after its page was read carries
+	// a later time and the next run must fetch it.
+	start time.Time
+	wm    store.Watermark // the watermark stored
 }
 
 // drain runs the pipeline: a fetcher goroutine and this writer.
@@ -159,6 +163,7 @@ func (w *writer[T]) drain(ctx context.Context) error {
 // finish writes the last page with the new watermark.
 func (w *writer[T]) finish(ctx context.Context) error {
 	wm := w.p.next(w.maxSeen)
+	wm.UpdatedThrough = earlier(wm.UpdatedThrough, w.start)
 	if !w.held && sameWatermark(wm, w.p.prev) {
 		return nil
 	}
@@ -213,7 +218,7 @@ func (w *writer[T]) flush(ctx context.Context, wm *store.Watermark) error {
 	if !w.held && wm == nil {
 		return nil
 	}
-	b := store.Batch{Entity: w.src.entity, Watermark: wm}
+	b := store.Batch{Entity: w.src.entity, Watermark: wm, Authoritative: w.p.authoritative}
 	w.src.fill(&b, w.pending)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.s.o.WriteTimeout)
 	defer cancel()

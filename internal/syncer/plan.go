@@ -21,6 +21,10 @@ type pass struct {
 	trigger string
 	query   helpdesk.Query
 	prev    store.Watermark
+	// authoritative: the records are the PSA's current state, asked for
+	// explicitly (a manual full sync), and replace stored ones that
+	// differ whatever their last-updated times (store.Batch).
+	authoritative bool
 	// next returns the watermark to store with the last page, given the
 	// largest last-updated time seen (zero when none).
 	next func(maxSeen time.Time) store.Watermark
@@ -98,7 +102,9 @@ func (s *Syncer) backfillPass(wm store.Watermark, start time.Time) pass {
 // overlap; members of providers without a last-updated filter on users
 // are fetched in full.
 func (s *Syncer) incrementalPass(e helpdesk.Entity, wm store.Watermark, trigger string) pass {
-	from := later(wm.UpdatedThrough.Add(-s.o.Overlap), wm.BackfilledFrom)
+	// A watermark ahead of the local clock (stored by an older version
+	// that trusted a future-dated record) is not trusted either.
+	from := later(earlier(wm.UpdatedThrough, s.now()).Add(-s.o.Overlap), wm.BackfilledFrom)
 	if e == helpdesk.EntityMembers && !s.caps.IncrementalMembers {
 		from = beginning
 	}
@@ -109,9 +115,10 @@ func (s *Syncer) incrementalPass(e helpdesk.Entity, wm store.Watermark, trigger 
 		}}
 }
 
-// fullPass re-fetches the whole window from start.
+// fullPass re-fetches the whole window from start. A manual one takes
+// the PSA's records as the truth.
 func (s *Syncer) fullPass(wm store.Watermark, start time.Time, trigger string) pass {
-	return pass{trigger: trigger, prev: wm,
+	return pass{trigger: trigger, prev: wm, authoritative: trigger == store.TriggerManual,
 		query: helpdesk.Query{Since: since(start), PageSize: s.o.PageSize},
 		next: func(seen time.Time) store.Watermark {
 			from := start
@@ -129,6 +136,13 @@ func since(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func later(a, b time.Time) time.Time {

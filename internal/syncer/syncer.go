@@ -229,3 +229,28 @@ func (s *Syncer) lock(ctx context.Context, e helpdesk.Entity) (func(), error) {
 
 // now returns the local clock as the store keeps times.
 func (s *Syncer) now() time.Time { return store.NormalizeTime(s.o.Now()) }
+
+// PSAClock is implemented by providers that can tell the PSA's current
+// time (from the Date header of its latest answer, say). A run's
+// watermark never passes the PSA's time at the run's start; without a
+// PSAClock the local clock stands in for it, and Options.Overlap covers
+// the skew between the two.
+type PSAClock interface {
+	PSATime(ctx context.Context) (time.Time, error)
+}
+
+// psaNow returns the PSA's current time, or the local clock's where the
+// provider cannot tell.
+func (s *Syncer) psaNow(ctx context.Context) time.Time {
+	now := s.now()
+	c, ok := s.p.(PSAClock)
+	if !ok {
+		return now
+	}
+	t, err := c.PSATime(ctx)
+	if err != nil || t.IsZero() {
+		s.log.DebugContext(ctx, "sync: PSA time unknown, using the local clock", "err", err)
+		return now
+	}
+	return store.NormalizeTime(t)
+}

@@ -13,7 +13,9 @@ import (
 // SyncTicket fetches one ticket from the PSA and stores it: the callback
 // path between polls (a callback is a hint, never data) and the manual
 // "sync this ticket". The run is recorded with trigger and the ticket's
-// ID; the watermark does not move.
+// ID; the watermark does not move. A manual one takes the PSA's ticket
+// as the truth (store.Batch.Authoritative): it replaces the stored copy
+// even when that one claims a later last-updated time.
 //
 // When the PSA no longer has the ticket (helpdesk.ErrNotFound), the stored
 // copy is marked deleted with UpdatedAt now, or just after its stored
@@ -40,7 +42,8 @@ func (s *Syncer) SyncTicket(ctx context.Context, externalID, trigger string) (st
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
 	defer cancel()
-	res, err := s.st.WriteBatch(wctx, s.o.Scope, store.Batch{Entity: helpdesk.EntityTickets, Tickets: []helpdesk.Ticket{t}})
+	res, err := s.st.WriteBatch(wctx, s.o.Scope, store.Batch{Entity: helpdesk.EntityTickets, Tickets: []helpdesk.Ticket{t},
+		Authoritative: trigger == store.TriggerManual && !t.Deleted})
 	if err != nil {
 		r.add(store.UpsertResult{}, 1)
 		return r.finish(ctx, fmt.Errorf("store ticket %s: %w", externalID, err))

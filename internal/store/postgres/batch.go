@@ -64,6 +64,10 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	if m, ok := s.modes.Load(key); ok {
 		mode = m.(writeMode)
 	}
+	if b.Authoritative {
+		// The lookup drops rows stored newer; these must be merged.
+		mode = mergeAll
+	}
 	var rows [][]any // converted for a lookup; otherwise COPY converts as it goes
 	var res store.UpsertResult
 	for {
@@ -73,7 +77,7 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 			}
 		}
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
-			if res, err = s.upsert(ctx, tx, sp, sc, recs, rows, mode); err != nil {
+			if res, err = s.upsert(ctx, tx, sp, sc, recs, rows, mode, b.Authoritative); err != nil {
 				return err
 			}
 			if b.Watermark == nil {
@@ -225,8 +229,8 @@ var errStored = errors.New("copy hit a stored row")
 const uniqueViolation = "23505"
 
 // upsert writes recs in tx; rows are their rows for a lookup, nil
-// otherwise.
-func (s *Store) upsert(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store.Scope, recs records, rows [][]any, mode writeMode) (store.UpsertResult, error) {
+// otherwise. An authoritative batch is merged with mergeAll.
+func (s *Store) upsert(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store.Scope, recs records, rows [][]any, mode writeMode, authoritative bool) (store.UpsertResult, error) {
 	var res store.UpsertResult
 	if recs.n == 0 {
 		return res, nil
@@ -275,7 +279,11 @@ func (s *Store) upsert(ctx context.Context, tx pgx.Tx, sp *entity.Spec, sc store
 	if err := copyRows(ctx, tx, q.copyStage, src); err != nil {
 		return res, fmt.Errorf("copy to staging table: %w", err)
 	}
-	if err := tx.QueryRow(ctx, q.merge, sc.Account, sc.Provider).Scan(&res.Created, &res.Updated); err != nil {
+	merge := q.merge
+	if authoritative {
+		merge = q.mergeAuth
+	}
+	if err := tx.QueryRow(ctx, merge, sc.Account, sc.Provider).Scan(&res.Created, &res.Updated); err != nil {
 		return res, fmt.Errorf("merge: %w", err)
 	}
 	res.Unchanged += n - res.Created - res.Updated
@@ -300,6 +308,9 @@ type batchSQL struct {
 	// stored row only if it is older than the staged one, or as old and
 	// different, and returns how many rows it inserted and updated.
 	merge string
+	// mergeAuth is merge for an authoritative batch: a staged row
+	// replaces a stored one whenever they differ.
+	mergeAuth string
 }
 
 var batchSQLs = map[*entity.Spec]batchSQL{}
@@ -325,6 +336,22 @@ func buildBatchSQL(sp *entity.Spec) batchSQL {
 		cur = append(cur, fmt.Sprintf("CASE WHEN t.updated_at = u.updated_at THEN t.%s%s END", c.Name, cast))
 	}
 	cols := strings.Join(names, ", ")
+	merge := `WITH up AS (
+  INSERT INTO %[1]s AS t (account, provider, %[2]s)
+  SELECT $1, $2, %[2]s FROM pg_temp.%[3]s ORDER BY external_id
+  ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s
+  WHERE %[7]s
+  RETURNING (xmax = 0) AS inserted)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
+	const (
+		newer = `EXCLUDED.updated_at > t.updated_at
+     OR (EXCLUDED.updated_at = t.updated_at AND (%[5]s) IS DISTINCT FROM (%[6]s))`
+		differs = `(%[5]s) IS DISTINCT FROM (%[6]s)`
+	)
+	mergeSQL := func(where string) string {
+		m := strings.Replace(merge, "%[7]s", where, 1)
+		return fmt.Sprintf(m, sp.Table, cols, stage, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", "))
+	}
 	return batchSQL{
 		// OFFSET 0 keeps the subquery from being flattened into a join,
 		// so that it runs once per incoming ID: one primary-key probe,
@@ -338,15 +365,8 @@ CROSS JOIN LATERAL (SELECT * FROM %s AS t
 		copyStage: fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN BINARY", stage, cols),
 		create: fmt.Sprintf(`CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS
 SELECT %s FROM %s WITH NO DATA`, stage, cols, sp.Table),
-		merge: fmt.Sprintf(`WITH up AS (
-  INSERT INTO %[1]s AS t (account, provider, %[2]s)
-  SELECT $1, $2, %[2]s FROM pg_temp.%[3]s ORDER BY external_id
-  ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s
-  WHERE EXCLUDED.updated_at > t.updated_at
-     OR (EXCLUDED.updated_at = t.updated_at AND (%[5]s) IS DISTINCT FROM (%[6]s))
-  RETURNING (xmax = 0) AS inserted)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`,
-			sp.Table, cols, stage, strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", ")),
+		merge:     mergeSQL(newer),
+		mergeAuth: mergeSQL(differs),
 	}
 }
 

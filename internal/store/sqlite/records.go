@@ -19,13 +19,18 @@ import (
 // update, and returns no row when the stored row was kept.
 var upsertSQL = map[*entity.Spec]string{}
 
+// authUpsertSQL is the upsert of an authoritative batch: the incoming row
+// replaces a stored one whenever they differ.
+var authUpsertSQL = map[*entity.Spec]string{}
+
 func init() {
 	for _, sp := range entity.All {
-		upsertSQL[sp] = buildUpsert(sp)
+		upsertSQL[sp] = buildUpsert(sp, false)
+		authUpsertSQL[sp] = buildUpsert(sp, true)
 	}
 }
 
-func buildUpsert(sp *entity.Spec) string {
+func buildUpsert(sp *entity.Spec, authoritative bool) string {
 	names := sp.Names()
 	var set, old, inc []string
 	for _, n := range names[1:] {
@@ -33,10 +38,14 @@ func buildUpsert(sp *entity.Spec) string {
 		old = append(old, sp.Table+"."+n)
 		inc = append(inc, "excluded."+n)
 	}
+	where := `excluded.updated_at > %[1]s.updated_at
+   OR (excluded.updated_at = %[1]s.updated_at AND (%[5]s) IS NOT (%[6]s))`
+	if authoritative {
+		where = `(%[5]s) IS NOT (%[6]s)`
+	}
 	return fmt.Sprintf(`INSERT INTO %[1]s (account, provider, %[2]s) VALUES (%[3]s)
 ON CONFLICT (account, provider, external_id) DO UPDATE SET %[4]s, rev = %[1]s.rev + 1
-WHERE excluded.updated_at > %[1]s.updated_at
-   OR (excluded.updated_at = %[1]s.updated_at AND (%[5]s) IS NOT (%[6]s))
+WHERE `+where+`
 RETURNING rev`,
 		sp.Table, strings.Join(names, ", "), placeholders(len(names)+2),
 		strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(inc, ", "))
@@ -52,7 +61,11 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	rows, dropped := sp.Dedupe(rows)
 	var res store.UpsertResult
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if res, err = upsertRows(ctx, tx, sp, sc, rows); err != nil {
+		q := upsertSQL[sp]
+		if b.Authoritative {
+			q = authUpsertSQL[sp]
+		}
+		if res, err = upsertRows(ctx, tx, q, sp, sc, rows); err != nil {
 			return err
 		}
 		if b.Watermark == nil {
@@ -67,12 +80,12 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	return res, nil
 }
 
-func upsertRows(ctx context.Context, tx *sql.Tx, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
+func upsertRows(ctx context.Context, tx *sql.Tx, q string, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
 	var res store.UpsertResult
 	if len(rows) == 0 {
 		return res, nil
 	}
-	stmt, err := tx.PrepareContext(ctx, upsertSQL[sp])
+	stmt, err := tx.PrepareContext(ctx, q)
 	if err != nil {
 		return res, err
 	}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrent", concurrentTests},
 		{"Tokens", tokenTests},
 		{"Browse", browseTests},
+		{"SyncState", syncStateTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

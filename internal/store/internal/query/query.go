@@ -75,7 +75,7 @@ func (w *Where) Select(columns, table, order string, limit int) (string, []any) 
 
 // SyncRunColumns are the columns record.SyncRun scans, in order.
 const SyncRunColumns = `id, run_trigger, entity, ticket_id, started_at, finished_at,
-  created, updated, unchanged, failed, error`
+  created, updated, unchanged, failed, error, outcome, skipped, skips`
 
 // SyncRuns returns the query of the runs f selects, newest first (by
 // start, then ID), and its arguments.
@@ -91,7 +91,9 @@ func SyncRuns(d Dialect, sc store.Scope, f store.SyncRunFilter) (string, []any) 
 		w.Add("started_at >= ?", d.Time(f.Since))
 	}
 	if f.FailedOnly {
-		w.Add("(error <> '' OR failed > 0)")
+		// A cancelled run (the process was stopping) is no failure; an
+		// interrupted one (its process died) is.
+		w.Add("(outcome IN (?, ?) OR outcome = '' AND error <> '' OR failed > 0)", store.RunFailed, store.RunInterrupted)
 	}
 	if f.TicketID != "" {
 		w.Add("ticket_id = ?", f.TicketID)

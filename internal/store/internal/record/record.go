@@ -161,10 +161,21 @@ func (t Times) StartSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
 }
 
 // FinishSyncRunArgs returns the arguments of a run's end: finished_at,
-// created, updated, unchanged, failed, error, then the account, provider
-// and id it is of.
+// created, updated, unchanged, failed, error, outcome, skipped, skips
+// (JSON text), then the account, provider and id it is of.
 func (t Times) FinishSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
-	return []any{t.Bind(r.FinishedAt), r.Created, r.Updated, r.Unchanged, r.Failed, r.Error,
+	return append([]any{t.Bind(r.FinishedAt)}, ProgressSyncRunArgs(sc, r)...)
+}
+
+// ProgressSyncRunArgs returns the arguments of a running run's counts:
+// created, updated, unchanged, failed, error, outcome, skipped, skips
+// (JSON text), then the account, provider and id it is of.
+func ProgressSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
+	skips, _ := json.Marshal(r.Skips) // a slice of string pairs always marshals
+	if r.Skips == nil {
+		skips = []byte("[]")
+	}
+	return []any{r.Created, r.Updated, r.Unchanged, r.Failed, r.Error, r.Outcome, r.Skipped, string(skips),
 		sc.Account, sc.Provider, r.ID}
 }
 
@@ -172,11 +183,18 @@ func (t Times) FinishSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
 func (t Times) SyncRun(row Row) (store.SyncRun, error) {
 	var r store.SyncRun
 	started, finished := t.New(), t.New()
+	var skips string
 	if err := row.Scan(&r.ID, &r.Trigger, &r.Entity, &r.TicketID, started, finished,
-		&r.Created, &r.Updated, &r.Unchanged, &r.Failed, &r.Error); err != nil {
+		&r.Created, &r.Updated, &r.Unchanged, &r.Failed, &r.Error, &r.Outcome, &r.Skipped, &skips); err != nil {
 		return r, err
 	}
 	r.StartedAt, r.FinishedAt = started.Time(), finished.Time()
+	if err := json.Unmarshal([]byte(skips), &r.Skips); err != nil {
+		return r, fmt.Errorf("sync run %d: skips: %w", r.ID, err)
+	}
+	if len(r.Skips) == 0 {
+		r.Skips = nil
+	}
 	return r, nil
 }
 
