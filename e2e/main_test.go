@@ -372,6 +372,7 @@ type syncRun struct {
 	Updated    int       `json:"updated"`
 	Unchanged  int       `json:"unchanged"`
 	Error      string    `json:"error"`
+	Outcome    string    `json:"outcome"`
 }
 
 // logsSync runs `reconciler logs sync -o json` and returns the runs,

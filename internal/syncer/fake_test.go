@@ -44,6 +44,8 @@ type fakePSA struct {
 	// onPage, when set, runs before each page of a stream is read (a
 	// slow PSA whose data changes under a long run); n counts from 0.
 	onPage func(e helpdesk.Entity, n int)
+	// skips are reported through Query.Skip with the first page.
+	skips map[helpdesk.Entity][]helpdesk.Skipped
 	// psaTime, when set, is the PSA's clock (PSATime).
 	psaTime func() time.Time
 	// order caches each record map's IDs in numeric order.
@@ -178,7 +180,7 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 	return func(yield func([]T, error) bool) {
 		f.mu.Lock()
 		f.queries[e] = append(f.queries[e], q)
-		fail, size, onPage := f.fail[e], f.pageSize, f.onPage
+		fail, size, onPage, skips := f.fail[e], f.pageSize, f.onPage, f.skips[e]
 		f.mu.Unlock()
 		if q.PageSize > 0 && q.PageSize < size {
 			size = q.PageSize
@@ -195,6 +197,11 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 			}
 			if onPage != nil {
 				onPage(e, n)
+			}
+			if n == 0 && q.Skip != nil {
+				for _, sk := range skips {
+					q.Skip(sk)
+				}
 			}
 			page := pageOf(f, m, q, after, size)
 			if len(page) > 0 {
@@ -415,4 +422,27 @@ func (m *memStore) allRuns() []store.SyncRun {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.runs)
+}
+
+func (m *memStore) UpdateSyncRun(ctx context.Context, s store.Scope, r store.SyncRun) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.ID < 1 || int(r.ID) > len(m.runs) {
+		return errors.New("no such run")
+	}
+	m.runs[r.ID-1] = r
+	return nil
+}
+
+func (m *memStore) InterruptSyncRuns(ctx context.Context, s store.Scope, e helpdesk.Entity, before, at time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for i, r := range m.runs {
+		if r.Entity == e && r.TicketID == "" && r.FinishedAt.IsZero() && r.StartedAt.Before(before) {
+			m.runs[i].FinishedAt, m.runs[i].Outcome = at, store.RunInterrupted
+			n++
+		}
+	}
+	return n, nil
 }

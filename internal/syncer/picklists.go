@@ -21,6 +21,7 @@ func (s *Syncer) refreshPicklists(ctx context.Context, trigger string) (store.Sy
 		return store.SyncRun{}, fmt.Errorf("sync %s: %w", helpdesk.EntityPicklists, err)
 	}
 	defer unlock()
+	s.interrupt(ctx, helpdesk.EntityPicklists)
 	r, err := s.startRun(ctx, helpdesk.EntityPicklists, trigger, "")
 	if err != nil {
 		return r.finish(ctx, err)

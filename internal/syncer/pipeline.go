@@ -63,6 +63,7 @@ func runPass[T any](ctx context.Context, s *Syncer, src source[T], p pass) (stor
 		out, err := r.finish(ctx, err)
 		return out, p.prev, err
 	}
+	p.query.Skip = r.skip
 	s.count(ctx, r, src.entity, p.query)
 	w := &writer[T]{s: s, src: src, p: p, run: r, wm: p.prev, start: s.psaNow(ctx)}
 	out, err := r.finish(ctx, w.drain(ctx))
@@ -230,5 +231,8 @@ func (w *writer[T]) flush(ctx context.Context, wm *store.Watermark) error {
 		return err
 	}
 	w.run.add(res, 0)
+	if wm == nil { // the last page's counts are recorded by finish
+		w.run.progress(ctx)
+	}
 	return nil
 }

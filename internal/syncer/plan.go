@@ -44,6 +44,7 @@ func (s *Syncer) SyncEntity(ctx context.Context, e helpdesk.Entity, trigger stri
 		return nil, fmt.Errorf("sync %s: %w", e, err)
 	}
 	defer unlock()
+	s.interrupt(ctx, e)
 	wm, err := s.st.Watermark(ctx, s.o.Scope, e)
 	if err != nil {
 		r, err := s.failRun(ctx, e, trigger, fmt.Errorf("read watermark: %w", err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -25,6 +26,62 @@ type run struct {
 	pages   int
 	objects int64
 	total   int64
+
+	// mu guards skips: the provider reports skipped records from the
+	// fetcher's goroutine.
+	mu    sync.Mutex
+	skips []store.SkippedRecord
+	nskip int
+}
+
+// skip is the run's helpdesk.Query.Skip: a record the provider could not
+// use is counted and named in the run log, and does not fail the run.
+func (r *run) skip(sk helpdesk.Skipped) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nskip++
+	if len(r.skips) < store.MaxSkips {
+		r.skips = append(r.skips, store.SkippedRecord{ID: sk.ID, Reason: sk.Reason})
+	}
+	r.s.m.SyncedObjects.WithLabelValues(string(r.r.Entity), "skipped").Inc()
+	r.s.log.Warn("sync: record skipped", "entity", sk.Entity, "id", sk.ID, "reason", sk.Reason)
+}
+
+// record copies the skipped records into the run's log row.
+func (r *run) record() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.r.Skipped, r.r.Skips = r.nskip, append(r.r.Skips[:0], r.skips...)
+}
+
+// progress records the run's counts so far, after each committed page,
+// so that a run whose process dies shows what it committed.
+func (r *run) progress(ctx context.Context) {
+	if r.r.ID == 0 {
+		return
+	}
+	r.record()
+	s := r.s
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
+	defer cancel()
+	if err := s.st.UpdateSyncRun(wctx, s.o.Scope, r.r); err != nil {
+		s.log.WarnContext(ctx, "sync: record sync run progress", "entity", r.r.Entity, "run", r.r.ID, "err", err)
+	}
+}
+
+// interrupt marks the earlier runs of e left unfinished, by a process
+// that died, as interrupted. The caller holds e's lock, so no run of e
+// in this process is going on.
+func (s *Syncer) interrupt(ctx context.Context, e helpdesk.Entity) {
+	now := s.now()
+	n, err := s.st.InterruptSyncRuns(ctx, s.o.Scope, e, now, now)
+	switch {
+	case err != nil:
+		s.log.WarnContext(ctx, "sync: mark interrupted runs", "entity", e, "err", err)
+	case n > 0:
+		s.log.WarnContext(ctx, "sync: earlier runs were interrupted (their process stopped before they ended)",
+			"entity", e, "runs", n)
+	}
 }
 
 // startRun records a run as started. On error the returned run is still
@@ -96,8 +153,14 @@ func (r *run) finish(ctx context.Context, err error) (store.SyncRun, error) {
 	s := r.s
 	err = s.wrap(r.r.Entity, err)
 	r.r.FinishedAt = s.now()
+	r.record()
+	r.r.Outcome = store.RunOK
 	if err != nil {
 		r.r.Error = err.Error()
+		r.r.Outcome = store.RunFailed
+		if canceled(ctx, err) {
+			r.r.Outcome = store.RunCancelled
+		}
 	}
 	if r.r.ID != 0 {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
@@ -116,7 +179,7 @@ func (r *run) observe(ctx context.Context, err error) {
 	s, e := r.s, string(r.r.Entity)
 	result := ResultSuccess
 	switch {
-	case err != nil && errors.Is(ctx.Err(), context.Canceled):
+	case canceled(ctx, err):
 		result = ResultCanceled
 	case err != nil:
 		result = ResultError
@@ -130,7 +193,7 @@ func (r *run) observe(ctx context.Context, err error) {
 		}
 	}
 	attrs := []any{"entity", e, "trigger", r.r.Trigger, "created", r.r.Created, "updated", r.r.Updated,
-		"unchanged", r.r.Unchanged, "failed", r.r.Failed, "pages", r.pages,
+		"unchanged", r.r.Unchanged, "failed", r.r.Failed, "skipped", r.r.Skipped, "pages", r.pages,
 		"duration", time.Since(r.start).Round(time.Millisecond)}
 	if r.r.TicketID != "" {
 		attrs = append(attrs, "ticket", r.r.TicketID)
@@ -143,4 +206,11 @@ func (r *run) observe(ctx context.Context, err error) {
 	default:
 		s.log.ErrorContext(ctx, "sync run failed", append(attrs, "err", err)...)
 	}
+}
+
+// canceled reports whether err ended a run because the process was
+// stopping (its context cancelled, as on SIGTERM): the run is recorded
+// as cancelled, not failed.
+func canceled(ctx context.Context, err error) bool {
+	return err != nil && errors.Is(ctx.Err(), context.Canceled)
 }

@@ -54,22 +54,45 @@ func writeRunsText(w io.Writer, runs []store.SyncRun) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tDURATION\tENTITY\tTRIGGER\tTICKET\tCREATED\tUPDATED\tUNCHANGED\tFAILED\tRESULT\tERROR")
+	fmt.Fprintln(tw, "ID\tSTARTED\tDURATION\tENTITY\tTRIGGER\tTICKET\tCREATED\tUPDATED\tUNCHANGED\tFAILED\tSKIPPED\tRESULT\tERROR")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
 			r.ID, r.StartedAt.UTC().Format(time.RFC3339), duration(r), r.Entity, r.Trigger,
-			dash(r.TicketID), r.Created, r.Updated, r.Unchanged, r.Failed, result(r), dash(r.Error))
+			dash(r.TicketID), r.Created, r.Updated, r.Unchanged, r.Failed, r.Skipped, result(r), dash(r.Error))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write sync runs: %w", err)
 	}
+	return writeSkips(w, runs)
+}
+
+// writeSkips lists, under the table, the records each run skipped.
+func writeSkips(w io.Writer, runs []store.SyncRun) error {
+	for _, r := range runs {
+		if r.Skipped == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\nRun %d skipped %d %s records (not stored; the run went on):\n", r.ID, r.Skipped, r.Entity); err != nil {
+			return fmt.Errorf("write sync runs: %w", err)
+		}
+		for _, sk := range r.Skips {
+			fmt.Fprintf(w, "  %s %s: %s\n", r.Entity, cmp.Or(sk.ID, "(no id)"), sk.Reason)
+		}
+		if more := r.Skipped - len(r.Skips); more > 0 {
+			fmt.Fprintf(w, "  ... and %d more\n", more)
+		}
+	}
 	return nil
 }
 
-// result is "ok", "failed", or "unfinished" for a run with no end (still
-// running, or its process died).
+// result is the run's outcome: "ok", "failed", "cancelled" (the process
+// was stopping), "interrupted" (its process died; the counts are what it
+// committed), or "unfinished" for a run with no end (still running, or
+// its process died and no run of its entity started since).
 func result(r store.SyncRun) string {
 	switch {
+	case r.Outcome != "":
+		return r.Outcome
 	case r.FinishedAt.IsZero():
 		return "unfinished"
 	case r.Error != "":
@@ -79,8 +102,10 @@ func result(r store.SyncRun) string {
 	}
 }
 
+// duration is "-" while a run has no end, and for an interrupted run,
+// whose end is only when its interruption was noticed.
 func duration(r store.SyncRun) string {
-	if r.FinishedAt.IsZero() {
+	if r.FinishedAt.IsZero() || r.Outcome == store.RunInterrupted {
 		return "-"
 	}
 	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()

@@ -26,6 +26,14 @@ func sampleRuns() []store.SyncRun {
 			FinishedAt: at.Add(5*time.Minute + 2*time.Second), Unchanged: 12,
 			Error: "sync contacts: ConnectWise rejected the credentials: check helpdesk.connectwise.publicKey/privateKey, companyId and clientId: connectwise: list contacts: unauthorized (HTTP 401)"},
 		{ID: 4, Trigger: store.TriggerPoll, Entity: "tickets", StartedAt: at.Add(15 * time.Minute)},
+		{ID: 5, Trigger: store.TriggerBackfill, Entity: "timeEntries", StartedAt: at.Add(20 * time.Minute),
+			FinishedAt: at.Add(50 * time.Minute), Created: 8000, Outcome: store.RunInterrupted},
+		{ID: 6, Trigger: store.TriggerPoll, Entity: "contacts", StartedAt: at.Add(55 * time.Minute),
+			FinishedAt: at.Add(55*time.Minute + time.Second), Unchanged: 3, Outcome: store.RunCancelled,
+			Error: "sync contacts: context canceled"},
+		{ID: 7, Trigger: store.TriggerPoll, Entity: "tickets", StartedAt: at.Add(60 * time.Minute),
+			FinishedAt: at.Add(60*time.Minute + time.Second), Created: 4, Outcome: store.RunOK, Skipped: 2,
+			Skips: []store.SkippedRecord{{ID: "17", Reason: "id: a string where a number is due"}, {Reason: "summary larger than 1 MiB"}}},
 	}
 }
 
@@ -61,8 +69,8 @@ func TestWriteRunsJSONRoundTrips(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 || got[0].ID != 4 || got[3].ID != 1 {
-		t.Errorf("order = %v %v %v %v, want newest first", got[0].ID, got[1].ID, got[2].ID, got[3].ID)
+	if n := len(sampleRuns()); len(got) != n || got[0].ID != int64(n) || got[n-1].ID != 1 {
+		t.Errorf("order = %v, want newest first", got)
 	}
 }
 
@@ -72,7 +80,7 @@ func TestListRuns(t *testing.T) {
 		st.StartSyncRun(context.Background(), store.Scope{}, r)
 	}
 	runs, err := ListRuns(context.Background(), st, store.Scope{}, store.SyncRunFilter{})
-	if err != nil || len(runs) != 4 {
+	if err != nil || len(runs) != len(sampleRuns()) {
 		t.Fatalf("ListRuns = %d runs, %v", len(runs), err)
 	}
 }

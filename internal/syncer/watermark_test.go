@@ -159,4 +159,3 @@ func TestManualSyncTakesThePSAsRecord(t *testing.T) {
 		})
 	}
 }
-
