@@ -3,16 +3,14 @@ package syncer
 import (
 	"context"
 	"math/rand/v2"
-	"slices"
 	"time"
 
-	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
 )
 
-// Run is the polling fallback, always on: it refreshes the picklists and
-// members, syncs every enabled entity (a backfill the first time), then
-// repeats the sync every PollInterval and the refresh every
+// Run is the polling fallback, always on: it refreshes the picklists,
+// syncs every enabled entity (a backfill the first time) and the members,
+// then repeats the sync every PollInterval and the picklist refresh every
 // PicklistInterval, each spread by the jitter, until ctx is done. Failed
 // runs are logged and recorded in the run log and the loop goes on. Run
 // returns nil once ctx is cancelled and the batch in hand is stored.
@@ -37,26 +35,22 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 }
 
-// poll syncs every enabled entity once, stopping early on an
-// authentication failure or a cancelled context. Errors are already
-// logged and recorded by the runs.
+// poll syncs every enabled entity once, then the members (cheap: an
+// incremental run, or one short listing of users, so that a new helpdesk
+// user surfaces within a poll), stopping early on an authentication
+// failure or a cancelled context. Errors are already logged and recorded
+// by the runs.
 func (s *Syncer) poll(ctx context.Context) {
-	for _, e := range syncable {
-		if !slices.Contains(s.o.Entities, e) {
-			continue
-		}
+	for _, e := range s.Entities() {
 		if _, err := s.SyncEntity(ctx, e, store.TriggerPoll, false); err != nil && stop(ctx, err) {
 			return
 		}
 	}
 }
 
-// refreshReference refreshes the picklists, then syncs the members.
+// refreshReference refreshes the picklists.
 func (s *Syncer) refreshReference(ctx context.Context) {
-	if _, err := s.refreshPicklists(ctx, store.TriggerPoll); err != nil && stop(ctx, err) {
-		return
-	}
-	_, _ = s.SyncEntity(ctx, helpdesk.EntityMembers, store.TriggerPoll, false) // recorded by the run
+	_, _ = s.refreshPicklists(ctx, store.TriggerPoll) // recorded by the run
 }
 
 // jitter spreads d by up to Options.Jitter of it either way.
