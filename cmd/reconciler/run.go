@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horizon/reconciler/internal/daemon"
+	"github.com/horizon/reconciler/internal/store"
 )
 
 func (m *Main) runCommand() *cobra.Command {
@@ -58,6 +59,9 @@ func (m *Main) run(ctx context.Context, file string, interval time.Duration) err
 		return err
 	}
 	defer st.Close()
+	if err := store.ClaimDaemon(st); err != nil { // SQLite serves one daemon
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

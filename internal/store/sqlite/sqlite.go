@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -54,6 +55,8 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	path string
 	now  func() time.Time
+	// daemonLock is the open, locked daemon lock file (ClaimDaemon).
+	daemonLock *os.File
 }
 
 var _ store.Store = (*Store)(nil)
@@ -109,7 +112,7 @@ func (s *Store) Backend() string { return "sqlite" }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.r.Close(), s.w.Close(), s.releaseDaemon())
 }
 
 // inTx runs f in one write transaction (BEGIN IMMEDIATE on the writer).
