@@ -69,7 +69,7 @@ func (m *Main) run(ctx context.Context, file string, interval time.Duration) err
 	go forwardSignals(ctx, hup, reload)
 	d, err := daemon.New(daemon.Options{ConfigPath: file, Listen: m.Settings.ListenAddr, Store: st,
 		AdminListen: m.Settings.AdminAddr, AdminToken: m.Settings.AdminToken,
-		Logger: m.Logger, ReconcileInterval: interval, Reload: reload})
+		Logger: m.Logger, ReconcileInterval: interval, Reload: reload, Retention: &m.Settings.Retention})
 	if err != nil {
 		return err
 	}

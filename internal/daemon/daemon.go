@@ -32,6 +32,7 @@ import (
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/metrics"
+	"github.com/horizon/reconciler/internal/retention"
 	"github.com/horizon/reconciler/internal/store"
 )
 
@@ -80,6 +81,8 @@ type Options struct {
 	AdminListen   string
 	AdminListener net.Listener
 	AdminToken    helpdesk.Secret
+	// Retention, when set, prunes old audit rows (package retention).
+	Retention *retention.Policy
 }
 
 // Event is a notable thing the daemon did.
@@ -215,6 +218,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	goFn(&wg, func() { d.rotations(ctx) })
 	if adminLn != nil {
 		d.log.Info("status pages", "url", "http://"+adminLn.Addr().String()+"/ui/")
+	}
+	if d.o.Retention != nil {
+		goFn(&wg, func() { retention.Run(ctx, d.o.Store, *d.o.Retention, d.log) })
 	}
 	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
 		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())

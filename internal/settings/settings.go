@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/retention"
 )
 
 // Settings are the process settings.
@@ -32,6 +33,8 @@ type Settings struct {
 	AdminAddr string `env:"HORIZON_ADMIN_ADDR, default=127.0.0.1:8081"`
 	// AdminToken, when set, is required to see the status pages.
 	AdminToken helpdesk.Secret `env:"HORIZON_ADMIN_TOKEN"`
+	// Retention bounds the audit trails (HORIZON_RETENTION_*).
+	Retention retention.Policy
 }
 
 // Variable documents one environment variable, for --help.
@@ -48,6 +51,9 @@ func Variables() []Variable {
 		{"HORIZON_LOG_FORMAT", "text", "Log format: text or json."},
 		{"HORIZON_ADMIN_ADDR", "127.0.0.1:8081", "Address of the status pages (/ui/); keep it private (loopback, a port-forward). Set to off to disable them."},
 		{"HORIZON_ADMIN_TOKEN", "", "Token the status pages require, if set (sign in once per browser)."},
+		{"HORIZON_RETENTION_CALLBACKS", "30d", "How long the callback log keeps a delivery (0 or off: forever)."},
+		{"HORIZON_RETENTION_SYNC_RUNS", "90d", "How long the sync run log keeps a run (0 or off: forever)."},
+		{"HORIZON_RETENTION_OUTBOX", "30d", "How long done and dead write-back items are kept (0 or off: forever)."},
 	}
 }
 
