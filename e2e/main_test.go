@@ -224,11 +224,12 @@ var (
 // startSandbox starts `reconciler sandbox` on a free loopback port and
 // waits (up to timeout: generating 200,000 tickets takes a while) for its
 // banner. A non-zero now is passed as --now, so that the test can generate
-// the same World in-process.
-func startSandbox(t testing.TB, provider string, tickets int, seed int64, now time.Time, timeout time.Duration) *sandboxPSA {
+// the same World in-process. extra are more sandbox flags (--rate-limit 5).
+func startSandbox(t testing.TB, provider string, tickets int, seed int64, now time.Time, timeout time.Duration, extra ...string) *sandboxPSA {
 	t.Helper()
 	args := []string{"sandbox", "--provider", provider, "--listen", "127.0.0.1:0",
 		"--tickets", strconv.Itoa(tickets), "--seed", strconv.FormatInt(seed, 10)}
+	args = append(args, extra...)
 	if !now.IsZero() {
 		args = append(args, "--now", now.Format(time.RFC3339Nano))
 	}

@@ -66,7 +66,8 @@ func checkEnum(cmd *cobra.Command, flag, value string, allowed []string) error {
 var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
 
 // syncTriggers are the triggers the sync run log records.
-var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual}
+var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual,
+	store.TriggerReconcile}
 
 // callbackResults are the results the callback log records.
 var callbackResults = []string{store.CallbackAccepted, store.CallbackProcessed, store.CallbackRejected,

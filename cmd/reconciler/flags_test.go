@@ -15,7 +15,7 @@ func TestEnumFlagsRejectUnknownValues(t *testing.T) {
 		want string
 	}{
 		{[]string{"logs", "sync", "--entity", "ticket"}, `--entity "ticket": want one of tickets, contacts, companies, timeEntries, members, picklists; did you mean "tickets"?`},
-		{[]string{"logs", "sync", "--trigger", "bogus"}, "--trigger \"bogus\": want one of backfill, poll, callback, manual"},
+		{[]string{"logs", "sync", "--trigger", "bogus"}, "--trigger \"bogus\": want one of backfill, poll, callback, manual, reconcile"},
 		{[]string{"logs", "sync", "--trigger", "Poll"}, `did you mean "poll"?`},
 		{[]string{"logs", "sync", "-o", "xml"}, "want text or json"},
 		{[]string{"logs", "sync", "--since", "yesterday"}, `--since "yesterday"`},

@@ -74,8 +74,10 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync -f FILE [--entity E] [--trigger T] [--since D] [--failed] [-o json]",
 		Short: "List sync runs, newest first",
-		Long: "Lists every sync operation Horizon has run: trigger (backfill, poll, callback, manual), entity, " +
-			"start, duration, records created, updated, unchanged and failed, and the error of a failed run.",
+		Long: "Lists every sync operation Horizon has run: trigger (backfill, poll, callback, manual, reconcile), entity, " +
+			"start, duration, records created, updated, unchanged, failed and skipped (named under the table), the " +
+			"result (ok; failed; cancelled: stopped by a shutdown; interrupted: its process died, with the counts it " +
+			"committed) and the error. --failed shows failed and interrupted runs.",
 		Example: "  reconciler logs sync -f horizon.yaml --since 2h\n  reconciler logs sync -f horizon.yaml --failed -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/store"
 )
 
 // planPicklists refreshes the local picklist database when it differs from
@@ -84,9 +85,20 @@ func (r *Reconciler) apiPrincipal() string {
 	return "API user"
 }
 
+// picklistRefresher is a Syncer that refreshes the picklist database
+// itself, recording the refresh in the sync run log.
+type picklistRefresher interface {
+	RefreshPicklistsAs(ctx context.Context, trigger string) (store.SyncRun, error)
+}
+
 // refreshPicklists re-reads the PSA (values created by this pass included)
-// and replaces the picklist database.
+// and replaces the picklist database, through the sync engine where there
+// is one, so that the refresh shows in the sync run log.
 func (r *Reconciler) refreshPicklists(ctx context.Context) error {
+	if pr, ok := r.Syncer.(picklistRefresher); ok {
+		_, err := pr.RefreshPicklistsAs(ctx, store.TriggerReconcile)
+		return err
+	}
 	pl, err := r.Provider.Picklists(ctx)
 	if err != nil {
 		return fmt.Errorf("list picklists: %w", err)

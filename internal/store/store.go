@@ -85,6 +85,9 @@ const (
 	TriggerPoll     = "poll"
 	TriggerCallback = "callback"
 	TriggerManual   = "manual"
+	// TriggerReconcile: work a reconcile pass applied (apply, or the
+	// daemon's pass), such as a picklist refresh.
+	TriggerReconcile = "reconcile"
 )
 
 // SyncRun is one row of the sync run log.

@@ -15,6 +15,12 @@ func (s *Syncer) RefreshPicklists(ctx context.Context) (store.SyncRun, error) {
 	return s.refreshPicklists(ctx, store.TriggerManual)
 }
 
+// RefreshPicklistsAs is RefreshPicklists recorded with trigger (a
+// reconcile pass's refresh is store.TriggerReconcile).
+func (s *Syncer) RefreshPicklistsAs(ctx context.Context, trigger string) (store.SyncRun, error) {
+	return s.refreshPicklists(ctx, trigger)
+}
+
 func (s *Syncer) refreshPicklists(ctx context.Context, trigger string) (store.SyncRun, error) {
 	unlock, err := s.lock(ctx, helpdesk.EntityPicklists)
 	if err != nil {
