@@ -13,8 +13,16 @@ import (
 // second time; SIGTERM in the middle of a backfill records the run as
 // cancelled, not failed.
 func TestRunLogAfterApplyAndShutdown(t *testing.T) {
-	t.Parallel()
-	sb := startSandbox(t, "connectwise", 300, 11, time.Time{}, time.Minute)
+	for _, provider := range []string{"connectwise", "autotask", "zohodesk", "halopsa"} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			runLogAfterApply(t, provider)
+		})
+	}
+}
+
+func runLogAfterApply(t *testing.T, provider string) {
+	sb := startSandbox(t, provider, 300, 11, time.Time{}, time.Minute)
 	dir := t.TempDir()
 	file := writeConfig(t, dir, sb, "sync:\n  entities: [tickets, contacts, companies]\n  pollInterval: 24h\n")
 	db := filepath.Join(dir, "horizon.db")
