@@ -177,6 +177,10 @@ type Query struct {
 	// PageSize asks for this many records per page; zero or more than the
 	// provider's maximum means the maximum.
 	PageSize int
+	// After, when not empty, resumes a listing after the record with this
+	// ID: only providers that page the entity by ascending ID and say so
+	// (syncer.Resumer) honour it.
+	After string
 	// Skip, when not nil, is told of every record a page held that the
 	// client could not use (a field of the wrong type, an oversized
 	// field): the record is left out of the page and the stream goes on,

@@ -8,7 +8,13 @@
 //
 // Each entity has a store.Watermark. UpdatedThrough is the largest
 // last-updated time the PSA reported in a completed run (the PSA's clock,
-// never ours); BackfilledFrom is how far back the ingest window has been
+// never ours), capped by the PSA's time when the run started (the local
+// clock where the provider cannot tell, see PSAClock): a record changed
+// after its page was read carries a later time, so the next run fetches
+// it however long this one took, and a record dated in the future cannot
+// carry the watermark past real changes. A manual full or one-ticket sync
+// writes authoritatively (store.Batch.Authoritative): the PSA's record
+// replaces a stored one dated later. BackfilledFrom is how far back the ingest window has been
 // backfilled. An incremental sync asks for records updated after
 // UpdatedThrough minus an overlap (Options.Overlap, default 5m): records
 // the PSA commits late with an earlier time, clock skew between the PSA's
@@ -34,19 +40,23 @@
 // error or a cancelled context. A process killed at any point therefore
 // leaves the old watermark in place, and the next run fetches again
 // everything the lost run covered; upserts are idempotent, so nothing is
-// lost and nothing duplicated. An interrupted backfill starts again from
-// the beginning of its window.
+// lost and nothing duplicated. Each committed page also records the run's
+// counts (store.UpdateSyncRun), and the next run of the entity marks a run
+// its dead process left unfinished as interrupted.
 //
-// Watermark.Cursor is not used to resume a backfill part-way. The Provider
-// interface streams pages in the PSA's order (by ID for most PSAs, not by
-// last-updated time) and Query has no resume point, so no position inside
-// a stream can be named safely. Cutting the window into time slices
-// (Since/Until) and committing after each slice would be safe, but every
-// slice ends with a short page (more requests than the provider's floor of
-// one request per MaxPageSize records), and providers that cannot filter
-// by Until server-side would read the rest of the window again for every
-// slice. A restarted backfill costs the requests of the part already done
-// and nothing else.
+// A backfill resumes part-way where the provider can say where: a
+// Resumer lists the entity in ascending record ID and honours
+// helpdesk.Query.After. Each page of such a backfill but the last commits
+// Watermark.Cursor (the last record's ID, the window start, and the PSA's
+// time when the backfill first started) in the page's transaction; a
+// restarted backfill lists only the records after it, and the watermark
+// it stores at its end does not pass the first start, so records of pages
+// committed before the crash that changed since are fetched by the next
+// incremental run. Other providers stream in an order no query can resume
+// (page numbers, last-updated order): their interrupted backfill starts
+// again from the beginning of its window, costing the requests of the part
+// already done and nothing else. A cursor a provider cannot use is
+// ignored.
 //
 // # Streaming
 //

@@ -46,6 +46,8 @@ type fakePSA struct {
 	onPage func(e helpdesk.Entity, n int)
 	// skips are reported through Query.Skip with the first page.
 	skips map[helpdesk.Entity][]helpdesk.Skipped
+	// pages counts the pages served per entity.
+	pages map[helpdesk.Entity]int
 	// psaTime, when set, is the PSA's clock (PSATime).
 	psaTime func() time.Time
 	// order caches each record map's IDs in numeric order.
@@ -68,7 +70,7 @@ func newFakePSA() *fakePSA {
 		pageSize: 50, tickets: map[string]helpdesk.Ticket{}, contacts: map[string]helpdesk.Contact{},
 		companies: map[string]helpdesk.Company{}, timeEntries: map[string]helpdesk.TimeEntry{},
 		members: map[string]helpdesk.Member{}, queries: map[helpdesk.Entity][]helpdesk.Query{},
-		fail: map[helpdesk.Entity]failure{}, order: map[any][]string{},
+		fail: map[helpdesk.Entity]failure{}, order: map[any][]string{}, pages: map[helpdesk.Entity]int{},
 	}
 }
 
@@ -130,6 +132,19 @@ func (f *fakePSA) Picklists(ctx context.Context) ([]helpdesk.Picklist, error) {
 	return slices.Clone(f.picklists), f.pickErr
 }
 
+// resumablePSA is a fakePSA that resumes listings after an ID (its
+// paging is keyset by ascending numeric ID).
+type resumablePSA struct{ *fakePSA }
+
+func (resumablePSA) Resumable(helpdesk.Entity) bool { return true }
+
+// served returns the pages served for e so far.
+func (f *fakePSA) served(e helpdesk.Entity) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pages[e]
+}
+
 // clockPSA is a fakePSA that tells its clock.
 type clockPSA struct{ *fakePSA }
 
@@ -185,7 +200,7 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 		if q.PageSize > 0 && q.PageSize < size {
 			size = q.PageSize
 		}
-		var after int64
+		after := idNum(q.After)
 		for n := 0; ; n++ {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
@@ -204,6 +219,9 @@ func stream[T any](ctx context.Context, f *fakePSA, e helpdesk.Entity, m *map[st
 				}
 			}
 			page := pageOf(f, m, q, after, size)
+			f.mu.Lock()
+			f.pages[e]++
+			f.mu.Unlock()
 			if len(page) > 0 {
 				id, _ := metaOf(page[len(page)-1])
 				after = idNum(id)

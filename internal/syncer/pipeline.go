@@ -66,6 +66,9 @@ func runPass[T any](ctx context.Context, s *Syncer, src source[T], p pass) (stor
 	p.query.Skip = r.skip
 	s.count(ctx, r, src.entity, p.query)
 	w := &writer[T]{s: s, src: src, p: p, run: r, wm: p.prev, start: s.psaNow(ctx)}
+	if !p.started.IsZero() {
+		w.start = earlier(w.start, p.started)
+	}
 	out, err := r.finish(ctx, w.drain(ctx))
 	return out, w.wm, err
 }
@@ -116,7 +119,10 @@ type writer[T any] struct {
 	run     *run
 	pending []T
 	held    bool // pending holds a page not yet written
-	maxSeen time.Time
+	// last is the ID of the last record of the page received last, and
+	// pendingLast that of the pending page: a resumable pass's position.
+	last, pendingLast string
+	maxSeen           time.Time
 	// start is the PSA's time when the run began: the watermark never
 	// passes it, since a record changed after its page was read carries
 	// a later time and the next run must fetch it.
@@ -145,7 +151,7 @@ func (w *writer[T]) drain(ctx context.Context) error {
 		if err := w.flush(ctx, nil); err != nil {
 			return err
 		}
-		w.pending, w.held = items, len(items) > 0
+		w.pending, w.held, w.pendingLast = items, len(items) > 0 || w.p.progress != nil && w.last != "", w.last
 		if ctx.Err() != nil {
 			break
 		}
@@ -183,6 +189,9 @@ func sameWatermark(a, b store.Watermark) bool {
 // ID, and tracks the largest last-updated time among the rest.
 func (w *writer[T]) keep(ctx context.Context, items []T) []T {
 	w.run.page(len(items))
+	if len(items) > 0 {
+		w.last, _ = w.src.meta(&items[len(items)-1])
+	}
 	q := w.p.query
 	horizon := w.s.now().Add(w.s.o.MaxClockSkew)
 	kept, noID, ahead := items[:0], 0, 0
@@ -219,6 +228,11 @@ func (w *writer[T]) flush(ctx context.Context, wm *store.Watermark) error {
 	if !w.held && wm == nil {
 		return nil
 	}
+	if wm == nil && w.p.progress != nil && w.pendingLast != "" {
+		// A page that is not the last commits the resume point with it.
+		at := w.p.progress(w.pendingLast, w.start)
+		wm = &at
+	}
 	b := store.Batch{Entity: w.src.entity, Watermark: wm, Authoritative: w.p.authoritative}
 	w.src.fill(&b, w.pending)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.s.o.WriteTimeout)
@@ -231,7 +245,7 @@ func (w *writer[T]) flush(ctx context.Context, wm *store.Watermark) error {
 		return err
 	}
 	w.run.add(res, 0)
-	if wm == nil { // the last page's counts are recorded by finish
+	if wm == nil || wm.Cursor != "" { // the last page's counts are recorded by finish
 		w.run.progress(ctx)
 	}
 	return nil

@@ -28,6 +28,13 @@ type pass struct {
 	// next returns the watermark to store with the last page, given the
 	// largest last-updated time seen (zero when none).
 	next func(maxSeen time.Time) store.Watermark
+	// progress, when not nil, returns the watermark to store with a page
+	// that is not the last, given the ID of its last record and the
+	// run's start: the resume point of a backfill (Resumer).
+	progress func(after string, start time.Time) store.Watermark
+	// started, when not zero, is when the backfill this pass resumes
+	// first started: the watermark never passes it.
+	started time.Time
 }
 
 // SyncEntity syncs one entity and returns the runs it recorded: a
@@ -54,7 +61,7 @@ func (s *Syncer) SyncEntity(ctx context.Context, e helpdesk.Entity, trigger stri
 	start := s.windowStart(e)
 	if !full && (wm.BackfilledFrom.IsZero() || start.Before(wm.BackfilledFrom)) {
 		first := wm.BackfilledFrom.IsZero()
-		r, next, err := s.execute(ctx, e, s.backfillPass(wm, start))
+		r, next, err := s.execute(ctx, e, s.backfillPass(e, wm, start))
 		runs = append(runs, r)
 		if err != nil || first {
 			return runs, err
@@ -83,20 +90,37 @@ func (s *Syncer) windowStart(e helpdesk.Entity) time.Time {
 }
 
 // backfillPass backfills from start: the whole window the first time,
-// only the gap down to start when the window was widened.
-func (s *Syncer) backfillPass(wm store.Watermark, start time.Time) pass {
-	if wm.BackfilledFrom.IsZero() {
-		return pass{trigger: store.TriggerBackfill, prev: wm,
-			query: helpdesk.Query{Since: since(start), PageSize: s.o.PageSize},
-			next: func(seen time.Time) store.Watermark {
-				return store.Watermark{UpdatedThrough: later(wm.UpdatedThrough, seen), BackfilledFrom: start}
-			}}
+// only the gap down to start when the window was widened. Where the
+// provider can resume e, each page commits the resume point, and a
+// backfill interrupted earlier continues after its last committed page.
+func (s *Syncer) backfillPass(e helpdesk.Entity, wm store.Watermark, start time.Time) pass {
+	p := pass{trigger: store.TriggerBackfill, prev: wm,
+		query: helpdesk.Query{Since: since(start), PageSize: s.o.PageSize}}
+	if c, ok := s.resumeFrom(e, wm); ok {
+		start, p.started = later(c.Since, beginning), c.Start
+		p.query.Since, p.query.After = since(start), c.After
+		s.log.Info("sync: resuming an interrupted backfill", "entity", e, "after", c.After)
 	}
-	return pass{trigger: store.TriggerBackfill, prev: wm,
-		query: helpdesk.Query{Since: since(start), Until: wm.BackfilledFrom, PageSize: s.o.PageSize},
-		next: func(time.Time) store.Watermark {
+	if wm.BackfilledFrom.IsZero() {
+		p.next = func(seen time.Time) store.Watermark {
+			return store.Watermark{UpdatedThrough: later(wm.UpdatedThrough, seen), BackfilledFrom: start}
+		}
+	} else {
+		p.query.Until = wm.BackfilledFrom
+		p.next = func(time.Time) store.Watermark {
 			return store.Watermark{UpdatedThrough: wm.UpdatedThrough, BackfilledFrom: start}
-		}}
+		}
+	}
+	if s.resumable(e) {
+		p.progress = func(after string, runStart time.Time) store.Watermark {
+			c := cursor{After: after, Since: start, Start: runStart}
+			if !p.started.IsZero() {
+				c.Start = p.started
+			}
+			return store.Watermark{UpdatedThrough: wm.UpdatedThrough, BackfilledFrom: wm.BackfilledFrom, Cursor: c.String()}
+		}
+	}
+	return p
 }
 
 // incrementalPass fetches what changed since the watermark, less the
