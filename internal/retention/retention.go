@@ -22,7 +22,7 @@ type Policy struct {
 	// Callbacks: callback log rows by receipt (accepted ones, not yet
 	// processed, are always kept).
 	Callbacks Age `env:"HORIZON_RETENTION_CALLBACKS, default=30d"`
-	// SyncRuns: sync runs by start (running ones are always kept).
+	// SyncRuns: sync runs by start.
 	SyncRuns Age `env:"HORIZON_RETENTION_SYNC_RUNS, default=90d"`
 	// Outbox: done and dead write-back items by creation (pending and in
 	// flight ones are always kept).

@@ -12,7 +12,8 @@ type Retention interface {
 	// PruneCallbacks deletes callback log rows received before before,
 	// except accepted ones (not yet processed).
 	PruneCallbacks(ctx context.Context, before time.Time, limit int) (int, error)
-	// PruneSyncRuns deletes sync runs started before before that ended.
+	// PruneSyncRuns deletes sync runs started before before, ended or
+	// not: a run left unfinished that long was cut by its process's end.
 	PruneSyncRuns(ctx context.Context, before time.Time, limit int) (int, error)
 	// PruneOutbox deletes done and dead outbox items created before
 	// before.

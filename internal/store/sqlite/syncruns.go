@@ -43,9 +43,9 @@ func (s *Store) PruneCallbacks(ctx context.Context, before time.Time, limit int)
 	return s.prune(ctx, "callback_log", `received_at < ? AND result <> 'accepted'`, before, limit)
 }
 
-// PruneSyncRuns deletes ended sync runs started before before.
+// PruneSyncRuns deletes sync runs started before before.
 func (s *Store) PruneSyncRuns(ctx context.Context, before time.Time, limit int) (int, error) {
-	return s.prune(ctx, "sync_runs", `started_at < ? AND finished_at IS NOT NULL`, before, limit)
+	return s.prune(ctx, "sync_runs", `started_at < ?`, before, limit)
 }
 
 // PruneOutbox deletes done and dead outbox items created before before.

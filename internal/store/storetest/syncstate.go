@@ -139,14 +139,14 @@ func testPrune(t *testing.T, s store.Store) {
 	ended := startRun(t, s, store.SyncRun{Trigger: store.TriggerPoll, Entity: helpdesk.EntityTickets, StartedAt: old})
 	ended.FinishedAt, ended.Outcome = old.Add(time.Second), store.RunOK
 	noErr(t, "FinishSyncRun", s.FinishSyncRun(ctx(t), Scope, ended))
-	startRun(t, s, store.SyncRun{Trigger: store.TriggerBackfill, Entity: helpdesk.EntityTickets, StartedAt: old})
+	startRun(t, s, store.SyncRun{Trigger: store.TriggerBackfill, Entity: helpdesk.EntityTickets, StartedAt: old}) // its process died
 	startRun(t, s, store.SyncRun{Trigger: store.TriggerPoll, Entity: helpdesk.EntityContacts, StartedAt: recent})
 	n, err = s.PruneSyncRuns(ctx(t), cut, 0)
 	noErr(t, "PruneSyncRuns", err)
-	equal(t, "pruned runs", n, 1)
+	equal(t, "pruned runs", n, 2)
 	runs, err := s.SyncRuns(ctx(t), Scope, store.SyncRunFilter{})
 	noErr(t, "SyncRuns", err)
-	equal(t, "runs kept", len(runs), 2)
+	equal(t, "runs kept", len(runs), 1)
 	for _, r := range runs {
 		if r.ID == ended.ID {
 			t.Error("ended old run kept")

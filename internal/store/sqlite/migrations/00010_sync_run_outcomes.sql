@@ -5,7 +5,7 @@
 ALTER TABLE sync_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
 ALTER TABLE sync_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_runs ADD COLUMN skips TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(skips));
-CREATE INDEX sync_runs_retention ON sync_runs (started_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX sync_runs_retention ON sync_runs (started_at);
 CREATE INDEX callback_log_retention ON callback_log (received_at) WHERE result <> 'accepted';
 CREATE INDEX outbox_retention ON outbox (created_at) WHERE state IN ('done', 'dead');
 
