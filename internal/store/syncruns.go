@@ -34,7 +34,9 @@ type SkippedRecord struct {
 // after their process dies.
 type SyncRunProgress interface {
 	// UpdateSyncRun records a running run's counts and skipped records
-	// so far; store.ErrNotFound when r.ID is not a run of the scope.
+	// so far, and that it is running (undoing InterruptSyncRuns by
+	// another process that took a live run for a dead one);
+	// store.ErrNotFound when r.ID is not a run of the scope.
 	UpdateSyncRun(ctx context.Context, s Scope, r SyncRun) error
 	// InterruptSyncRuns marks the unfinished runs of entity e (one-ticket
 	// runs excepted) started before before as interrupted, finished at

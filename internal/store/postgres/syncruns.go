@@ -12,7 +12,7 @@ import (
 
 // UpdateSyncRun records a running run's counts so far.
 func (s *Store) UpdateSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sync_runs SET created = $1, updated = $2, unchanged = $3,
+	tag, err := s.pool.Exec(ctx, `UPDATE sync_runs SET finished_at = NULL, created = $1, updated = $2, unchanged = $3,
   failed = $4, error = $5, outcome = $6, skipped = $7, skips = $8 WHERE account = $9 AND provider = $10 AND id = $11`,
 		record.ProgressSyncRunArgs(sc, r)...)
 	if err == nil {

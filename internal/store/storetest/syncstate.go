@@ -101,6 +101,13 @@ func testRunInterruption(t *testing.T, s store.Store) {
 	for _, r := range []store.SyncRun{oneTicket, contacts, live} {
 		equal(t, "untouched run", byID[r.ID], r)
 	}
+	// A run that was alive after all (another process's) says so with
+	// its next page.
+	dead.FinishedAt, dead.Outcome, dead.Created = time.Time{}, "", 600
+	noErr(t, "UpdateSyncRun", s.UpdateSyncRun(ctx(t), Scope, dead))
+	got, err = s.SyncRuns(ctx(t), Scope, store.SyncRunFilter{Entity: helpdesk.EntityTickets, Trigger: store.TriggerBackfill})
+	noErr(t, "SyncRuns", err)
+	equal(t, "run alive again", got, []store.SyncRun{dead})
 	if err := s.UpdateSyncRun(ctx(t), Scope, store.SyncRun{ID: dead.ID + 1000}); err == nil {
 		t.Error("UpdateSyncRun of a missing run: no error")
 	}
