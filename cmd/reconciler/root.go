@@ -113,7 +113,7 @@ func envHelp() string {
 		if v.Default != "" {
 			def = " Default " + v.Default + "."
 		}
-		fmt.Fprintf(&b, "  %-22s %s%s\n", v.Name, v.Help, def)
+		fmt.Fprintf(&b, "  %-27s %s%s\n", v.Name, v.Help, def)
 	}
 	return b.String()
 }
