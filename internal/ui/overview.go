@@ -180,6 +180,12 @@ func (h *Handler) syncAreas(ctx context.Context, a *account.Account) ([]Area, er
 			ar.Level, ar.Summary = Amber, "never synced"
 		case r.FinishedAt.IsZero():
 			ar.Level, ar.Summary = Green, fmt.Sprintf("%s run in progress since %s", r.Trigger, ago(h.now(), r.StartedAt))
+		case r.Outcome == store.RunInterrupted:
+			ar.Level, ar.Summary = Red, fmt.Sprintf("last %s run %s was interrupted (its process died) after %d created, %d updated",
+				r.Trigger, ago(h.now(), r.StartedAt), r.Created, r.Updated)
+		case r.Outcome == store.RunCancelled:
+			ar.Level, ar.Summary = Amber, fmt.Sprintf("last %s run %s was stopped by a shutdown; the next run goes on from there",
+				r.Trigger, ago(h.now(), r.StartedAt))
 		case r.Error != "" || r.Failed > 0:
 			ar.Level, ar.Summary = Red, fmt.Sprintf("last %s run failed %s: %s", r.Trigger, ago(h.now(), r.StartedAt), runProblem(r))
 		case limit > 0 && h.now().Sub(r.FinishedAt) > limit:
@@ -196,8 +202,8 @@ func (h *Handler) syncAreas(ctx context.Context, a *account.Account) ([]Area, er
 	return append(out, pl), nil
 }
 
-// picklistArea judges the picklist database by its last refresh: the
-// reconcile pass refreshes it without a sync run.
+// picklistArea judges the picklist database by its last refresh, whoever
+// made it (the poll, a reconcile pass, a manual refresh).
 func (h *Handler) picklistArea(ctx context.Context, a *account.Account) (Area, error) {
 	ar := Area{Name: "Picklist database", Link: "picklists"}
 	_, at, err := a.Store.Picklists(ctx, a.Scope)
