@@ -12,10 +12,9 @@ import (
 // TestAPIUserAndIgnoredAreNotUnmapped: with unmappedPolicy error and
 // every real technician mapped, the plan has no error: Horizon's own API
 // user is found through the provider and left out, and so are the service
-// accounts userMappings.ignore names. Per provider whose client can name
-// its API user.
+// accounts userMappings.ignore names. For every provider.
 func TestAPIUserAndIgnoredAreNotUnmapped(t *testing.T) {
-	for _, provider := range []string{helpdesk.ConnectWise, helpdesk.Autotask} {
+	for _, provider := range helpdesk.Providers {
 		t.Run(provider, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, provider, "# callbacks: %s\n")
