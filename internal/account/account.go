@@ -67,7 +67,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Account, error) {
 		tokens = store.TokenCache(o.Store, scope)
 	}
 	prov, err := providers.New(ctx, cfg.Helpdesk, providers.Options{HTTPClient: o.HTTPClient,
-		Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond, Tokens: tokens})
+		Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond, Tokens: tokens,
+		BudgetReserve: cfg.Sync.ReserveFraction()})
 	if err != nil {
 		return nil, fmt.Errorf("helpdesk: %w", err)
 	}

@@ -117,12 +117,14 @@ func TestDefaults(t *testing.T) {
 			IngestWindow:            DefaultIngestWindow,
 			PollInterval:            DefaultPollInterval,
 			PicklistRefreshInterval: DefaultPicklistRefreshInterval,
+			BudgetReserve:           new(int),
 		},
 		UserMappings: UserMappings{Drift: DriftEnabled, UnmappedPolicy: UnmappedWarn},
 		Picklists:    Picklists{Drift: DriftEnabled},
 		File:         "minimal.yaml",
 	}
 	want.Helpdesk.HaloPSA.ClientSecret.dir = "."
+	*want.Sync.BudgetReserve = DefaultBudgetReserve
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", *cfg, want)
 	}

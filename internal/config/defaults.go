@@ -13,6 +13,9 @@ const (
 	DefaultPicklistRefreshInterval = Duration(time.Hour)
 	DefaultStaleAfter              = Duration(15 * time.Minute)
 	DefaultWidgetTimeout           = Duration(10 * time.Second)
+	// DefaultBudgetReserve is the percentage of the PSA's API allowance
+	// a backfill leaves.
+	DefaultBudgetReserve = 20
 )
 
 // DefaultEntities returns the entities synced when sync.entities is unset.
@@ -62,6 +65,10 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Sync.IngestWindow, DefaultIngestWindow)
 	setDuration(&c.Sync.PollInterval, DefaultPollInterval)
 	setDuration(&c.Sync.PicklistRefreshInterval, DefaultPicklistRefreshInterval)
+	if c.Sync.BudgetReserve == nil {
+		r := DefaultBudgetReserve
+		c.Sync.BudgetReserve = &r
+	}
 	setDrift(&c.UserMappings.Drift)
 	if c.UserMappings.UnmappedPolicy == "" {
 		c.UserMappings.UnmappedPolicy = UnmappedWarn

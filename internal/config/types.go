@@ -159,6 +159,18 @@ type Sync struct {
 	IngestWindow            Duration `json:"ingestWindow"`
 	PollInterval            Duration `json:"pollInterval"`
 	PicklistRefreshInterval Duration `json:"picklistRefreshInterval"`
+	// BudgetReserve is the percentage of the PSA's API allowance a
+	// backfill leaves for everything else (0 to 90; nil until defaults
+	// apply, so that 0 can be asked for).
+	BudgetReserve *int `json:"budgetReserve,omitempty"`
+}
+
+// ReserveFraction returns sync.budgetReserve as a fraction of one.
+func (s Sync) ReserveFraction() float64 {
+	if s.BudgetReserve == nil {
+		return float64(DefaultBudgetReserve) / 100
+	}
+	return float64(*s.BudgetReserve) / 100
 }
 
 // UserMappings binds PSA users to Horizon users.

@@ -39,6 +39,7 @@ type Metrics struct {
 	Leader                 prometheus.Gauge         //
 	ReconcileFailure       *ReconcileFailure
 	Writeback              *Writeback // write-back deliveries
+	Budget                 *Budget
 }
 
 // New registers every collector on reg and returns them. Pass
@@ -94,6 +95,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "1 when this replica holds the account's leadership lease."}),
 		ReconcileFailure: newReconcileFailure(f),
 		Writeback:        NewWriteback(reg),
+		Budget:           newBudget(f),
 	}
 }
 

@@ -56,6 +56,8 @@ type Change struct {
 	Target string      `json:"target"`
 	Detail string      `json:"detail,omitempty"`
 	Diff   []FieldDiff `json:"diff,omitempty"`
+	// Cost is what a backfill will cost the PSA's API budget.
+	Cost *CostEstimate `json:"cost,omitempty"`
 
 	apply applyFunc
 }

@@ -74,6 +74,9 @@ func writeText(w io.Writer, p *Plan) error {
 			for _, d := range c.Diff {
 				fmt.Fprintf(&b, "      %s: %s → %s\n", d.Field, d.From, d.To)
 			}
+			if c.Cost != nil {
+				fmt.Fprintf(&b, "      cost: %s\n", c.Cost.Text)
+			}
 		}
 		for _, d := range ds {
 			fmt.Fprintf(&b, "  ! %s: %s [%s]\n", d.Target, d.Reason, d.Severity)
@@ -122,6 +125,9 @@ func changeDetails(c Change) string {
 	}
 	for _, d := range c.Diff {
 		parts = append(parts, fmt.Sprintf("%s: %s → %s", d.Field, d.From, d.To))
+	}
+	if c.Cost != nil {
+		parts = append(parts, "cost: "+c.Cost.Text)
 	}
 	return strings.Join(parts, "; ")
 }

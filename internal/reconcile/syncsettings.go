@@ -23,6 +23,7 @@ func windowed(e helpdesk.Entity) bool {
 func (r *Reconciler) planSync(ctx context.Context, p *Plan) error {
 	window := r.Config.Sync.IngestWindow.Std()
 	start := r.now().Add(-window)
+	costs := r.newCoster()
 	for _, e := range r.entities() {
 		wm, err := r.Store.Watermark(ctx, r.Scope(), e)
 		if err != nil {
@@ -32,6 +33,11 @@ func (r *Reconciler) planSync(ctx context.Context, p *Plan) error {
 		if !ok {
 			continue
 		}
+		since := time.Time{}
+		if windowed(e) {
+			since = start
+		}
+		c.Cost = costs.estimate(ctx, e, since)
 		c.apply = func(ctx context.Context) error {
 			if r.Syncer == nil {
 				return fmt.Errorf("no sync engine configured")

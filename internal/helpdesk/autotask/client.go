@@ -88,6 +88,12 @@ type Config struct {
 	// statuses, priorities, types and queues on tickets are kept before
 	// they are read again; zero means DefaultPicklistTTL.
 	PicklistTTL time.Duration
+	// BudgetReserve is the share of the hourly request threshold a
+	// backfill leaves (sync.budgetReserve): past it, backfill requests
+	// wait, re-reading the threshold after each ReservePause (default
+	// transport.DefaultReservePause). 0 leaves nothing.
+	BudgetReserve float64
+	ReservePause  time.Duration
 }
 
 // Client is an Autotask REST API client. It is safe for concurrent use.
@@ -96,6 +102,8 @@ type Client struct {
 	t    *transport.Client
 	log  *slog.Logger
 	pace *pacer
+	// reserve holds backfills back at the threshold's reserve.
+	reserve *transport.Reserve
 
 	zoneMu    sync.Mutex
 	root      string // https://webservicesN.autotask.net/ATServicesRest/V1.0
@@ -125,6 +133,8 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.root = root
 	}
+	c.reserve = transport.NewReserve(cfg.BudgetReserve, cfg.ReservePause)
+	c.reserve.Probe = func(ctx context.Context) error { _, err := c.Threshold(ctx); return err }
 	c.t = transport.New(c.transportConfig())
 	return c, nil
 }
@@ -157,7 +167,7 @@ func (c *Client) transportConfig() transport.Config {
 		MaxConcurrent: MaxConcurrent, MaxAttempts: c.cfg.MaxAttempts,
 		BaseBackoff: c.cfg.BaseBackoff, MaxBackoff: c.cfg.MaxBackoff, MaxRetryAfter: c.cfg.MaxRetryAfter,
 		MaxResponseBytes: c.cfg.MaxResponseBytes, Metrics: c.cfg.Metrics, Logger: c.cfg.Logger,
-		ErrorMessage: c.errorMessage, Classify: classify,
+		ErrorMessage: c.errorMessage, Classify: classify, Reserve: c.reserve,
 	}
 }
 

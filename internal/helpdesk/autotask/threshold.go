@@ -15,6 +15,9 @@ import (
 // opThreshold is the metric label of GET /ThresholdInformation.
 const opThreshold = "threshold"
 
+// opCount is the metric label of POST /{Entity}/query/count.
+const opCount = "count"
+
 // minRate is the slowest the limiter goes near the threshold: one call
 // every 30 s, so that work still moves and usage is re-read.
 const minRate = 1.0 / 30
@@ -60,6 +63,7 @@ func (c *Client) Threshold(ctx context.Context) (Threshold, error) {
 		t.WindowMinutes = 60
 	}
 	c.pace.apply(t)
+	c.observeThreshold(t)
 	return t, nil
 }
 

@@ -30,6 +30,10 @@ type Options struct {
 	// Tokens shares OAuth access tokens with the account's other
 	// processes (Zoho Desk, HaloPSA); nil keeps them per process.
 	Tokens helpdesk.TokenCache
+	// BudgetReserve is the share of the PSA's API allowance backfills
+	// leave (sync.budgetReserve), for the PSAs that report what is left
+	// (Autotask, Zoho Desk).
+	BudgetReserve float64
 }
 
 // New returns the client for the file's provider. Errors name the setting
@@ -52,7 +56,8 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 		cfg := autotask.Config{Username: c.Username, ZoneURL: c.ZoneURL, BaseURL: c.BaseURL,
 			Secret:          r.get("helpdesk.autotask.secret", c.Secret),
 			IntegrationCode: r.get("helpdesk.autotask.integrationCode", c.IntegrationCode),
-			HTTPClient:      o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond}
+			HTTPClient:      o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, RatePerSecond: o.RatePerSecond,
+			BudgetReserve: o.BudgetReserve}
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -63,7 +68,7 @@ func New(ctx context.Context, h config.Helpdesk, o Options) (helpdesk.Provider, 
 			ClientSecret: r.get("helpdesk.zohodesk.clientSecret", c.ClientSecret),
 			RefreshToken: r.get("helpdesk.zohodesk.refreshToken", c.RefreshToken),
 			HTTPClient:   o.HTTPClient, Metrics: o.Metrics, Logger: o.Logger, TokenCache: o.Tokens,
-			Tuning: zohodesk.Tuning{RatePerSecond: o.RatePerSecond}}
+			Tuning: zohodesk.Tuning{RatePerSecond: o.RatePerSecond}, BudgetReserve: o.BudgetReserve}
 		if r.err != nil {
 			return nil, r.err
 		}

@@ -94,6 +94,13 @@ type Config struct {
 	// OnUnauthorized is called once per request on a 401; when it
 	// returns true (credentials were refreshed), the request is retried.
 	OnUnauthorized func() bool
+	// Reserve, when set, holds back the requests of backfills while only
+	// the reserve of the PSA's allowance is left.
+	Reserve *Reserve
+	// Remaining, when set, reads what is left of the allowance from a
+	// response's headers (Zoho Desk's X-Rate-Limit-Remaining-v3); ok is
+	// false when the response does not say.
+	Remaining func(h http.Header) (left int, ok bool)
 }
 
 // Client sends PSA requests.
@@ -229,6 +236,9 @@ func (c *Client) backoff(attempt int) time.Duration {
 }
 
 func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Response, error) {
+	if err := c.hold(ctx, op); err != nil {
+		return nil, err
+	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, c.errorf(op, helpdesk.ErrNotSent, 0, "", err)
@@ -253,8 +263,10 @@ func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Respo
 	res, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		c.observe(op, "error", start)
+		c.count(ctx, nil)
 		return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", scrub(err))
 	}
+	c.count(ctx, res.Header)
 	body, err := readBody(res, c.cfg.MaxResponseBytes)
 	res.Body.Close()
 	c.observe(op, strconv.Itoa(res.StatusCode), start)

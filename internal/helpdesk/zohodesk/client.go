@@ -27,11 +27,14 @@ const DefaultSourceIDHeader = "X-ZDesk-Source-Id"
 
 // Page sizes per endpoint (the documented maxima, see the package doc).
 const (
-	ticketPage     = 100 // /tickets/search, /tickets/{id}/comments, timeEntry
-	contactPage    = 99  // contacts and accounts: the OAS says 99
-	agentPage      = 200 // /agents, /departments
-	maxFrom        = 4999
-	defaultTimeout = 30 * time.Second
+	ticketPage  = 100 // /tickets/search, /tickets/{id}/comments, timeEntry
+	contactPage = 99  // contacts and accounts: the OAS says 99
+	agentPage   = 200 // /agents, /departments
+	maxFrom     = 4999
+	// defaultRatePerSecond: a Professional org's 75,000 daily credits
+	// last a day at under 1 credit/s on average.
+	defaultRatePerSecond = 2
+	defaultTimeout       = 30 * time.Second
 )
 
 // Config configures a Client.
@@ -75,6 +78,10 @@ type Config struct {
 	// processes (the store implements it); nil keeps them in this
 	// process.
 	TokenCache helpdesk.TokenCache
+	// BudgetReserve is the share of the org's daily credits a backfill
+	// leaves (sync.budgetReserve): past it, backfill requests wait for
+	// the credits to come back. 0 leaves nothing.
+	BudgetReserve float64
 }
 
 // Tuning holds transport settings; zero values take the defaults noted.
@@ -95,6 +102,10 @@ type Tuning struct {
 	// TokenEarlyExpiry refreshes the access token this long before it
 	// expires; default 10 s.
 	TokenEarlyExpiry time.Duration
+	// ReservePause is how long a backfill waits at the credit reserve
+	// before one request reads the remaining credits again; default
+	// transport.DefaultReservePause.
+	ReservePause time.Duration
 }
 
 // Client is a Zoho Desk API v1 client. It implements helpdesk.Provider and
@@ -109,6 +120,7 @@ type Client struct {
 	header   string
 	sleep    func(context.Context, time.Duration) error
 	depts    deptCache
+	reserve  *transport.Reserve
 }
 
 var _ helpdesk.Provider = (*Client)(nil)
@@ -160,7 +172,10 @@ func New(cfg Config) (*Client, error) {
 	c.auth = newTokenManager(cfg, c.tokenURL)
 	api := cfg
 	api.HTTPClient = spyClient(cfg.HTTPClient, c.auth)
-	c.http = transport.New(transportConfig(api, c.auth.invalidate))
+	c.reserve = transport.NewReserve(cfg.BudgetReserve, cfg.Tuning.ReservePause)
+	tc := transportConfig(api, c.auth.invalidate)
+	tc.Reserve, tc.Remaining = c.reserve, remainingCredits
+	c.http = transport.New(tc)
 	return c, nil
 }
 
@@ -204,7 +219,7 @@ func transportConfig(cfg Config, onUnauthorized func() bool) transport.Config {
 	t := cfg.Tuning
 	rps, burst, conc := t.RatePerSecond, t.Burst, t.MaxConcurrent
 	if rps == 0 {
-		rps = 2
+		rps = defaultRatePerSecond
 	}
 	if rps < 0 {
 		rps = 0
