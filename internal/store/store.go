@@ -110,6 +110,10 @@ type SyncRun struct {
 	// (Skips names the first MaxSkips of them); they do not fail the run.
 	Skipped int             `json:"skipped"`
 	Skips   []SkippedRecord `json:"skips,omitempty"`
+	// Requests the run made to the PSA, and the time it was held back at
+	// the API budget's reserve (sync.budgetReserve).
+	Requests int           `json:"requests"`
+	Paused   time.Duration `json:"pausedNanos,omitempty"`
 }
 
 // SyncRunFilter selects sync runs; zero fields select all.

@@ -32,6 +32,7 @@ func (s *Syncer) refreshPicklists(ctx context.Context, trigger string) (store.Sy
 	if err != nil {
 		return r.finish(ctx, err)
 	}
+	ctx = r.metered(ctx)
 	res, err := s.replacePicklists(ctx)
 	if err != nil {
 		return r.finish(ctx, err)

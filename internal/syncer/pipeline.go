@@ -64,6 +64,7 @@ func runPass[T any](ctx context.Context, s *Syncer, src source[T], p pass) (stor
 		return out, p.prev, err
 	}
 	p.query.Skip = r.skip
+	ctx = r.metered(ctx)
 	s.count(ctx, r, src.entity, p.query)
 	w := &writer[T]{s: s, src: src, p: p, run: r, wm: p.prev, start: s.psaNow(ctx)}
 	if !p.started.IsZero() {

@@ -32,6 +32,8 @@ type run struct {
 	mu    sync.Mutex
 	skips []store.SkippedRecord
 	nskip int
+	// meter counts the requests the run makes (see metered).
+	meter *helpdesk.Meter
 }
 
 // skip is the run's helpdesk.Query.Skip: a record the provider could not
@@ -47,11 +49,15 @@ func (r *run) skip(sk helpdesk.Skipped) {
 	r.s.log.Warn("sync: record skipped", "entity", sk.Entity, "id", sk.ID, "reason", sk.Reason)
 }
 
-// record copies the skipped records into the run's log row.
+// record copies the skipped records and the requests counted so far into
+// the run's log row.
 func (r *run) record() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.r.Skipped, r.r.Skips = r.nskip, append(r.r.Skips[:0], r.skips...)
+	if r.meter != nil {
+		r.r.Requests, r.r.Paused = r.meter.Requests(), r.meter.Paused()
+	}
 }
 
 // progress records the run's counts so far, after each committed page,
@@ -117,6 +123,13 @@ func (s *Syncer) count(ctx context.Context, r *run, e helpdesk.Entity, q helpdes
 		return
 	}
 	r.total = int64(n)
+}
+
+// metered returns ctx with a meter counting the run's requests; a
+// backfill's requests are paced to leave the PSA's budget reserve.
+func (r *run) metered(ctx context.Context) context.Context {
+	r.meter = &helpdesk.Meter{Entity: r.r.Entity, Paced: r.r.Trigger == store.TriggerBackfill}
+	return helpdesk.WithMeter(ctx, r.meter)
 }
 
 // page counts a page received and reports progress.
@@ -194,9 +207,13 @@ func (r *run) observe(ctx context.Context, err error) {
 	}
 	attrs := []any{"entity", e, "trigger", r.r.Trigger, "created", r.r.Created, "updated", r.r.Updated,
 		"unchanged", r.r.Unchanged, "failed", r.r.Failed, "skipped", r.r.Skipped, "pages", r.pages,
+		"requests", r.r.Requests,
 		"duration", time.Since(r.start).Round(time.Millisecond)}
 	if r.r.TicketID != "" {
 		attrs = append(attrs, "ticket", r.r.TicketID)
+	}
+	if r.r.Paused > 0 {
+		attrs = append(attrs, "paused", r.r.Paused.Round(time.Second))
 	}
 	switch result {
 	case ResultSuccess:

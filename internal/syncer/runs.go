@@ -54,11 +54,11 @@ func writeRunsText(w io.Writer, runs []store.SyncRun) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tDURATION\tENTITY\tTRIGGER\tTICKET\tCREATED\tUPDATED\tUNCHANGED\tFAILED\tSKIPPED\tRESULT\tERROR")
+	fmt.Fprintln(tw, "ID\tSTARTED\tDURATION\tENTITY\tTRIGGER\tTICKET\tCREATED\tUPDATED\tUNCHANGED\tFAILED\tSKIPPED\tREQUESTS\tPAUSED\tRESULT\tERROR")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
 			r.ID, r.StartedAt.UTC().Format(time.RFC3339), duration(r), r.Entity, r.Trigger,
-			dash(r.TicketID), r.Created, r.Updated, r.Unchanged, r.Failed, r.Skipped, result(r), dash(r.Error))
+			dash(r.TicketID), r.Created, r.Updated, r.Unchanged, r.Failed, r.Skipped, r.Requests, paused(r), result(r), dash(r.Error))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write sync runs: %w", err)
@@ -109,6 +109,14 @@ func duration(r store.SyncRun) string {
 		return "-"
 	}
 	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+// paused is the time a run was held at the API budget's reserve.
+func paused(r store.SyncRun) string {
+	if r.Paused <= 0 {
+		return "-"
+	}
+	return r.Paused.Round(time.Second).String()
 }
 
 func dash(s string) string {

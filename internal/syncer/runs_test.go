@@ -19,9 +19,9 @@ func sampleRuns() []store.SyncRun {
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	return []store.SyncRun{
 		{ID: 1, Trigger: store.TriggerBackfill, Entity: "tickets", StartedAt: at, FinishedAt: at.Add(83 * time.Second),
-			Created: 5120},
+			Created: 5120, Requests: 12, Paused: 40 * time.Second},
 		{ID: 3, Trigger: store.TriggerCallback, Entity: "tickets", TicketID: "48213", StartedAt: at.Add(10 * time.Minute),
-			FinishedAt: at.Add(10*time.Minute + 140*time.Millisecond), Updated: 1},
+			FinishedAt: at.Add(10*time.Minute + 140*time.Millisecond), Updated: 1, Requests: 1},
 		{ID: 2, Trigger: store.TriggerPoll, Entity: "contacts", StartedAt: at.Add(5 * time.Minute),
 			FinishedAt: at.Add(5*time.Minute + 2*time.Second), Unchanged: 12,
 			Error: "sync contacts: ConnectWise rejected the credentials: check helpdesk.connectwise.publicKey/privateKey, companyId and clientId: connectwise: list contacts: unauthorized (HTTP 401)"},

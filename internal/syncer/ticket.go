@@ -28,6 +28,7 @@ func (s *Syncer) SyncTicket(ctx context.Context, externalID, trigger string) (st
 	if err != nil {
 		return r.finish(ctx, err)
 	}
+	ctx = r.metered(ctx)
 	r.page(1)
 	t, err := s.p.GetTicket(ctx, externalID)
 	if errors.Is(err, helpdesk.ErrNotFound) {

@@ -29,7 +29,7 @@ VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, times.StartSyncRunArgs(sc, r)...)
 func (s *Store) FinishSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
 	r.FinishedAt = norm.Or(r.FinishedAt, s.now)
 	tag, err := s.pool.Exec(ctx, `UPDATE sync_runs SET finished_at = $1, created = $2, updated = $3, unchanged = $4,
-  failed = $5, error = $6, outcome = $7, skipped = $8, skips = $9 WHERE account = $10 AND provider = $11 AND id = $12`, times.FinishSyncRunArgs(sc, r)...)
+  failed = $5, error = $6, outcome = $7, skipped = $8, skips = $9, requests = $10, paused_ms = $11 WHERE account = $12 AND provider = $13 AND id = $14`, times.FinishSyncRunArgs(sc, r)...)
 	if err == nil {
 		err = oneRow(tag, fmt.Sprintf("sync run %d", r.ID))
 	}

@@ -13,7 +13,7 @@ import (
 // UpdateSyncRun records a running run's counts so far.
 func (s *Store) UpdateSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE sync_runs SET finished_at = NULL, created = $1, updated = $2, unchanged = $3,
-  failed = $4, error = $5, outcome = $6, skipped = $7, skips = $8 WHERE account = $9 AND provider = $10 AND id = $11`,
+  failed = $4, error = $5, outcome = $6, skipped = $7, skips = $8, requests = $9, paused_ms = $10 WHERE account = $11 AND provider = $12 AND id = $13`,
 		record.ProgressSyncRunArgs(sc, r)...)
 	if err == nil {
 		err = oneRow(tag, fmt.Sprintf("sync run %d", r.ID))

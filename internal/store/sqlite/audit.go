@@ -28,7 +28,7 @@ VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, times.StartSyncRunArgs(sc, r)...).Scan(
 func (s *Store) FinishSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
 	r.FinishedAt = norm.Or(r.FinishedAt, s.now)
 	res, err := s.w.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, created = ?, updated = ?, unchanged = ?,
-  failed = ?, error = ?, outcome = ?, skipped = ?, skips = ? WHERE account = ? AND provider = ? AND id = ?`, times.FinishSyncRunArgs(sc, r)...)
+  failed = ?, error = ?, outcome = ?, skipped = ?, skips = ?, requests = ?, paused_ms = ? WHERE account = ? AND provider = ? AND id = ?`, times.FinishSyncRunArgs(sc, r)...)
 	if err == nil {
 		err = oneRow(res, fmt.Sprintf("sync run %d", r.ID))
 	}

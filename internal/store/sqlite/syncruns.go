@@ -13,7 +13,7 @@ import (
 // UpdateSyncRun records a running run's counts so far.
 func (s *Store) UpdateSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE sync_runs SET finished_at = NULL, created = ?, updated = ?, unchanged = ?,
-  failed = ?, error = ?, outcome = ?, skipped = ?, skips = ? WHERE account = ? AND provider = ? AND id = ?`,
+  failed = ?, error = ?, outcome = ?, skipped = ?, skips = ?, requests = ?, paused_ms = ? WHERE account = ? AND provider = ? AND id = ?`,
 		record.ProgressSyncRunArgs(sc, r)...)
 	if err == nil {
 		err = oneRow(res, fmt.Sprintf("sync run %d", r.ID))

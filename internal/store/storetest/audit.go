@@ -11,6 +11,7 @@ import (
 var syncRunTests = map[string]func(*testing.T, store.Store){
 	"StartFinish": testSyncRunStartFinish,
 	"Filters":     testSyncRunFilters,
+	"Requests":    testSyncRunRequests,
 }
 
 func testSyncRunStartFinish(t *testing.T, s store.Store) {

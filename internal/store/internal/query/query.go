@@ -75,7 +75,7 @@ func (w *Where) Select(columns, table, order string, limit int) (string, []any) 
 
 // SyncRunColumns are the columns record.SyncRun scans, in order.
 const SyncRunColumns = `id, run_trigger, entity, ticket_id, started_at, finished_at,
-  created, updated, unchanged, failed, error, outcome, skipped, skips`
+  created, updated, unchanged, failed, error, outcome, skipped, skips, requests, paused_ms`
 
 // SyncRuns returns the query of the runs f selects, newest first (by
 // start, then ID), and its arguments.

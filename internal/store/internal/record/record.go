@@ -162,21 +162,21 @@ func (t Times) StartSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
 
 // FinishSyncRunArgs returns the arguments of a run's end: finished_at,
 // created, updated, unchanged, failed, error, outcome, skipped, skips
-// (JSON text), then the account, provider and id it is of.
+// (JSON text), requests, paused_ms, then the account, provider and id it is of.
 func (t Times) FinishSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
 	return append([]any{t.Bind(r.FinishedAt)}, ProgressSyncRunArgs(sc, r)...)
 }
 
 // ProgressSyncRunArgs returns the arguments of a running run's counts:
 // created, updated, unchanged, failed, error, outcome, skipped, skips
-// (JSON text), then the account, provider and id it is of.
+// (JSON text), requests, paused_ms, then the account, provider and id it is of.
 func ProgressSyncRunArgs(sc store.Scope, r store.SyncRun) []any {
 	skips, _ := json.Marshal(r.Skips) // a slice of string pairs always marshals
 	if r.Skips == nil {
 		skips = []byte("[]")
 	}
 	return []any{r.Created, r.Updated, r.Unchanged, r.Failed, r.Error, r.Outcome, r.Skipped, string(skips),
-		sc.Account, sc.Provider, r.ID}
+		r.Requests, r.Paused.Milliseconds(), sc.Account, sc.Provider, r.ID}
 }
 
 // SyncRun scans a row of query.SyncRunColumns.
@@ -184,10 +184,13 @@ func (t Times) SyncRun(row Row) (store.SyncRun, error) {
 	var r store.SyncRun
 	started, finished := t.New(), t.New()
 	var skips string
+	var pausedMS int64
 	if err := row.Scan(&r.ID, &r.Trigger, &r.Entity, &r.TicketID, started, finished,
-		&r.Created, &r.Updated, &r.Unchanged, &r.Failed, &r.Error, &r.Outcome, &r.Skipped, &skips); err != nil {
+		&r.Created, &r.Updated, &r.Unchanged, &r.Failed, &r.Error, &r.Outcome, &r.Skipped, &skips,
+		&r.Requests, &pausedMS); err != nil {
 		return r, err
 	}
+	r.Paused = time.Duration(pausedMS) * time.Millisecond
 	r.StartedAt, r.FinishedAt = started.Time(), finished.Time()
 	if err := json.Unmarshal([]byte(skips), &r.Skips); err != nil {
 		return r, fmt.Errorf("sync run %d: skips: %w", r.ID, err)
