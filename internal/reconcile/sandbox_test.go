@@ -20,7 +20,7 @@ import (
 	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/autotask"
 	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/connectwise"
 	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/halopsa"
-	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/zohodesk"
+	zdemu "github.com/horizon/reconciler/internal/helpdesk/sandbox/zohodesk"
 	"github.com/horizon/reconciler/internal/reconcile"
 	"github.com/horizon/reconciler/internal/store"
 	_ "github.com/horizon/reconciler/internal/store/sqlite"
@@ -51,6 +51,11 @@ func newEnv(t *testing.T, provider, body string) *env {
 	em, err := sandbox.New(provider, sandbox.Options{World: world, DeliveryScale: 0.001})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if z, ok := em.(*zdemu.Emulator); ok {
+		// a Free-edition org that has spent 900 of its 5,000 credits today
+		z.SetDailyCredits(5000)
+		z.SetCreditsUsed(900)
 	}
 	psa := httptest.NewServer(em)
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

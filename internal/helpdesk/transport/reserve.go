@@ -42,11 +42,12 @@ func NewReserve(fraction float64, pause time.Duration) *Reserve {
 	return &Reserve{Fraction: fraction, Pause: pause, remaining: -1}
 }
 
-// Observe records what the PSA reports is left. allowance is the PSA's
-// allowance per period when it says (Autotask's threshold); 0 means it
-// does not (Zoho Desk sends only the remaining credits), and the highest
-// remaining count seen stands in for it: never more than the real
-// allowance, so the reserve it yields is never more than asked.
+// Observe records what the PSA reports is left (-1: nothing yet).
+// allowance is the PSA's allowance per period when known (Autotask's
+// threshold, or a configured minimum); 0 means it is not (Zoho Desk sends
+// only the remaining credits), and the highest remaining count seen
+// raises it: never more than the real allowance, so the reserve it
+// yields is never more than asked.
 func (r *Reserve) Observe(remaining, allowance int) {
 	if r == nil {
 		return
@@ -54,10 +55,10 @@ func (r *Reserve) Observe(remaining, allowance int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.remaining = remaining
-	r.allowance = max(r.allowance, allowance, remaining)
 	if allowance > 0 {
 		r.allowance = allowance
 	}
+	r.allowance = max(r.allowance, remaining)
 }
 
 // Remaining returns what the PSA last reported left, -1 when unknown.

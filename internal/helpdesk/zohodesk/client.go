@@ -106,7 +106,16 @@ type Tuning struct {
 	// before one request reads the remaining credits again; default
 	// transport.DefaultReservePause.
 	ReservePause time.Duration
+	// DailyCredits is the org's daily credit allowance when known (the
+	// edition's base plus its per-agent credits); default
+	// DefaultDailyCredits. Zoho reports only what is left, so the reserve
+	// is a share of the larger of this and the most credits seen left.
+	DailyCredits int
 }
+
+// DefaultDailyCredits is the Free edition's daily allowance, the smallest
+// of all editions: a reserve taken of it is never more than asked.
+const DefaultDailyCredits = 5000
 
 // Client is a Zoho Desk API v1 client. It implements helpdesk.Provider and
 // is safe for concurrent use.
@@ -173,6 +182,11 @@ func New(cfg Config) (*Client, error) {
 	api := cfg
 	api.HTTPClient = spyClient(cfg.HTTPClient, c.auth)
 	c.reserve = transport.NewReserve(cfg.BudgetReserve, cfg.Tuning.ReservePause)
+	daily := cfg.Tuning.DailyCredits
+	if daily <= 0 {
+		daily = DefaultDailyCredits
+	}
+	c.reserve.Observe(-1, daily) // the allowance before any answer tells more
 	tc := transportConfig(api, c.auth.invalidate)
 	tc.Reserve, tc.Remaining = c.reserve, remainingCredits
 	c.http = transport.New(tc)

@@ -24,7 +24,9 @@
 //
 // Faults beyond sandbox.Faults: SetPageFaults breaks chosen list pages
 // (a 200 with no body, null, HTML or a cut-off page), ThrottleTokens
-// answers token requests 429 with Retry-After, Options.MalformedTicket
+// answers token requests 429 with Retry-After, Options.Credits charges
+// the daily API credits with their headers (SetCreditsUsed leaves a small
+// remaining count), Options.MalformedTicket
 // sends one ticket with a field of the wrong type. GET /myinfo answers
 // the World's API user.
 //
@@ -121,6 +123,11 @@ type Options struct {
 	// record would come.
 	OversizedTicket int64
 	OversizedBytes  int
+	// Credits, when not 0, is the org's daily API credit allowance (Free
+	// edition 5,000): calls are charged, answers carry the credit
+	// headers, and past the allowance calls are 429 THRESHOLD_EXCEEDED
+	// (see credits.go). 0 accounts nothing and sends no credit headers.
+	Credits int
 }
 
 func (o *Options) defaults() {
@@ -175,6 +182,8 @@ type Emulator struct {
 	client  *http.Client
 	mu      sync.Mutex
 	calls   int
+	// creditsUsed is what calls took of Options.Credits today.
+	creditsUsed int
 }
 
 var _ sandbox.Emulator = (*Emulator)(nil)

@@ -45,6 +45,9 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !e.authenticate(w, r, parts[0] != "organizations") {
 		return
 	}
+	if !e.charge(w, r) {
+		return
+	}
 	if fault := e.bodies.next(r); fault != "" {
 		sandbox.WriteBrokenBody(w, r, fault, func(w http.ResponseWriter, r *http.Request) { e.dispatch(w, r, parts) })
 		return
