@@ -24,6 +24,9 @@ func (c *Client) Budget(context.Context) (helpdesk.Budget, error) {
 
 // SyncCost implements helpdesk.CostModel: every entity is one listing in
 // pages of 1,000 (time entries are listed directly, not per ticket).
+// Forward-only paging answers every page with a next link, and a first
+// page shorter than asked cannot be told from one the server capped: a
+// list of under 1,000 records costs a second, empty, page.
 func (c *Client) SyncCost(e helpdesk.Entity, records, _ int) (helpdesk.Cost, bool) {
 	if records < 0 {
 		return helpdesk.Cost{}, false
@@ -32,6 +35,9 @@ func (c *Client) SyncCost(e helpdesk.Entity, records, _ int) (helpdesk.Cost, boo
 	case helpdesk.EntityTickets, helpdesk.EntityContacts, helpdesk.EntityCompanies,
 		helpdesk.EntityTimeEntries, helpdesk.EntityMembers:
 		n := helpdesk.PagedCost(records, MaxPageSize)
+		if c.cfg.Paging == ForwardOnly && records > 0 && records < MaxPageSize {
+			n = 2
+		}
 		return helpdesk.Cost{Requests: n, Units: n}, true
 	}
 	return helpdesk.Cost{}, false

@@ -59,7 +59,7 @@ func (c *Client) rate() float64 {
 
 // SyncCost implements helpdesk.CostModel from the page sizes: searches
 // of 100 tickets or 99 contacts and accounts, agents listed twice (active
-// and disabled) in pages of 200 plus the departments, and time entries
+// and disabled) in pages of 200, and time entries
 // read ticket by ticket (one list per ticket in the window, after the
 // ticket search).
 func (c *Client) SyncCost(e helpdesk.Entity, records, tickets int) (helpdesk.Cost, bool) {
@@ -73,7 +73,7 @@ func (c *Client) SyncCost(e helpdesk.Entity, records, tickets int) (helpdesk.Cos
 	case helpdesk.EntityContacts, helpdesk.EntityCompanies:
 		req = helpdesk.PagedCost(records, contactPage)
 	case helpdesk.EntityMembers:
-		req = 2*helpdesk.PagedCost(records/2, agentPage) + 1
+		req = 2 * helpdesk.PagedCost(records/2, agentPage)
 	case helpdesk.EntityTimeEntries:
 		if tickets < 0 {
 			return helpdesk.Cost{}, false
