@@ -21,13 +21,10 @@ type Budget struct {
 func newBudget(f promauto.Factory) *Budget {
 	return &Budget{
 		RequestsByEntity: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "psa_requests_by_entity_total",
-			Help: "HTTP requests to the PSA by provider and the entity of the sync run that made them (\"other\" outside sync runs)."},
-			[]string{"provider", "entity"}),
+			Help: "HTTP requests to the PSA by provider and the entity of the sync run that made them (\"other\" outside sync runs)."}, []string{"provider", "entity"}),
 		Remaining: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "psa_budget_remaining",
-			Help: "What is left of the PSA's API allowance as it last reported it (Zoho Desk credits today, Autotask requests this hour)."},
-			[]string{"provider"}),
+			Help: "What is left of the PSA's API allowance as it last reported it (Zoho Desk credits today, Autotask requests this hour)."}, []string{"provider"}),
 		Paused: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "psa_budget_paused_seconds_total",
-			Help: "Seconds backfills were held back to leave the reserve of the PSA's API allowance (sync.budgetReserve)."},
-			[]string{"provider"}),
+			Help: "Seconds backfills were held back to leave the reserve of the PSA's API allowance (sync.budgetReserve)."}, []string{"provider"}),
 	}
 }
