@@ -121,6 +121,7 @@ func TestDefaults(t *testing.T) {
 		},
 		UserMappings: UserMappings{Drift: DriftEnabled, UnmappedPolicy: UnmappedWarn},
 		Picklists:    Picklists{Drift: DriftEnabled},
+		Smoke:        Smoke{CallbackTimeout: DefaultSmokeCallbackTimeout},
 		File:         "minimal.yaml",
 	}
 	want.Helpdesk.HaloPSA.ClientSecret.dir = "."

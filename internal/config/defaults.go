@@ -44,6 +44,8 @@ var durationBounds = []struct {
 	{Bound{"callbacks.staleAfter", Duration(time.Minute), Duration(7 * Day), DefaultStaleAfter}, []string{"callbacks", "staleAfter"}},
 	{Bound{"callbacks.rotateEvery", Duration(time.Hour), Duration(365 * Day), 0}, []string{"callbacks", "rotateEvery"}},
 	{Bound{"widgets[].timeout", Duration(time.Second), Duration(time.Minute), DefaultWidgetTimeout}, []string{"widgets", "*", "timeout"}},
+	{Bound{"smoke.interval", Duration(5 * time.Minute), Duration(7 * Day), 0}, []string{"smoke", "interval"}},
+	{Bound{"smoke.callbackTimeout", Duration(5 * time.Second), Duration(30 * time.Minute), DefaultSmokeCallbackTimeout}, []string{"smoke", "callbackTimeout"}},
 }
 
 // DurationBounds returns the range of every duration setting.
@@ -84,6 +86,7 @@ func (c *Config) ApplyDefaults() {
 	if c.Writeback != nil {
 		c.Writeback.applyDefaults()
 	}
+	c.Smoke.applyDefaults()
 }
 
 func setDuration(d *Duration, def Duration) {

@@ -132,6 +132,7 @@ func decode(doc *document, dir string) (*Config, map[string]bool) {
 		"helpdesk": &cfg.Helpdesk, "sync": &cfg.Sync, "userMappings": &cfg.UserMappings,
 		"picklists": &cfg.Picklists, "callbacks": callbacks, "widgets": &cfg.Widgets,
 		"writeback": writeback,
+		"smoke":     &cfg.Smoke,
 	}
 	decoded := map[string]bool{}
 	for key, target := range targets {

@@ -94,6 +94,7 @@ type Config struct {
 	// Writeback is nil when the file has no writeback section: every
 	// write is refused.
 	Writeback *Writeback `json:"writeback,omitempty"`
+	Smoke     Smoke      `json:"smoke"`
 
 	// File is the path the configuration was loaded from.
 	File string `json:"-"`
