@@ -40,6 +40,7 @@ type Metrics struct {
 	ReconcileFailure       *ReconcileFailure
 	Writeback              *Writeback // write-back deliveries
 	Budget                 *Budget
+	Smoke                  *Smoke // the smoke test
 }
 
 // New registers every collector on reg and returns them. Pass
@@ -96,6 +97,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		ReconcileFailure: newReconcileFailure(f),
 		Writeback:        NewWriteback(reg),
 		Budget:           newBudget(f),
+		Smoke:            newSmoke(f),
 	}
 }
 
