@@ -53,10 +53,10 @@ func TestRun(t *testing.T) {
 			details: map[string][]string{StepCallback: {"no callback within 300ms: callbacks are not reaching Horizon",
 				"polling works: the ticket arrived by polling after"}}},
 		{name: "no daemon: one poll tells polling works", setup: func(t *testing.T, e *fakeEnv) { e.opts.Daemon = false },
-			want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			want:    strings.Replace(allPass, "callback=pass", "callback=fail", 1),
 			details: map[string][]string{StepCallback: {"no daemon runs for this account", "polling works"}}},
 		{name: "neither callback nor polling", setup: func(t *testing.T, e *fakeEnv) {},
-			want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			want:    strings.Replace(allPass, "callback=pass", "callback=fail", 1),
 			details: map[string][]string{StepCallback: {"polling did not bring it either", "reconciler logs sync -f horizon.yaml"}}},
 		{name: "a write refused names the step and reason", setup: func(t *testing.T, e *fakeEnv) {
 			e.callbacks(t)
