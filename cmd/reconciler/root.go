@@ -102,6 +102,7 @@ func (m *Main) rootCommand() *cobra.Command {
 	root.AddCommand(m.authCommand())
 	root.AddCommand(m.traceCommand())
 	root.AddCommand(m.ticketCommand())
+	root.AddCommand(m.smokeCommand())
 	return root
 }
 

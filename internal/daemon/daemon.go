@@ -120,6 +120,8 @@ type Daemon struct {
 	cfg  *config.Config // last good config
 	fp   string         // fingerprint of its resolved secrets
 	acct *account.Account
+
+	smoke smokeState // when smoke.auto runs the smoke test
 }
 
 // New checks options and registers the metrics.

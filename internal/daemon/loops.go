@@ -169,6 +169,7 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 	var wg sync.WaitGroup
 	goFn(&wg, func() { d.reconcileLoop(ctx, g) })
 	goFn(&wg, func() { g.acct.Writeback.Run(ctx) })
+	goFn(&wg, func() { d.smokeLoop(ctx, g) })
 	goFn(&wg, func() {
 		if err := g.acct.Syncer.Run(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("polling sync stopped", "err", err)
@@ -238,6 +239,7 @@ func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
 		return err
 	}
 	res := g.acct.Reconciler.Apply(ctx, p)
+	d.afterApply(g, res)
 	d.record(p, res)
 	d.board.passed(p, res.Err())
 	d.recordOutbox(ctx, g)
