@@ -34,8 +34,9 @@ func (m *Main) smokeCommand() *cobra.Command {
 			"--keep), also after a failure.\n\n" +
 			"With a daemon running (reconciler run), it receives the callback and delivers the writes; without one, " +
 			"no callback can land, so the command says so, polls once itself and delivers its writes itself.\n\n" +
-			"Exit status: 0 every step passed, 1 a step failed (the first failure is named with the page or " +
-			"command to check next), 3 the test could not run.",
+			"Exit status: 0 every step passed; 1 a step failed (the first failure is named with the page or " +
+			"command to check next), or the file is invalid; 2 a usage error or a file that cannot be read; 3 the " +
+			"test could not run (the database unreachable).",
 		Example: "  reconciler smoke -f horizon.yaml\n  reconciler smoke -f horizon.yaml -o json --timeout 5m\n" +
 			"  reconciler smoke -f horizon.yaml --keep",
 		Args: noArgs,
@@ -63,7 +64,7 @@ func (m *Main) smoke(ctx context.Context, f smokeFlags) error {
 	defer cancel()
 	a, closeStore, err := m.openAccount(ctx, f.file, accountOptions{})
 	if err != nil {
-		return &exitError{code: ExitFailure, err: err}
+		return err
 	}
 	defer closeStore()
 	daemon, release, err := m.smokeLease(ctx, a)
