@@ -96,7 +96,7 @@ func (m *Main) smoke(ctx context.Context, f smokeFlags) error {
 func (m *Main) smokeLease(ctx context.Context, a *account.Account) (daemon bool, release func(), err error) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("cli-smoke:%s/%d", host, os.Getpid())
-	name := "account/" + a.Config.Account.Name + "/" + string(a.Config.Helpdesk.Provider)
+	name := account.LeaseName(a.Config)
 	const ttl = 30 * time.Second
 	_, err = a.Store.AcquireLease(ctx, name, holder, ttl)
 	if errors.Is(err, store.ErrLeaseHeld) {

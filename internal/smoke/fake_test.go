@@ -227,14 +227,8 @@ func newFakeEnv(t *testing.T) *fakeEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	scope := store.Scope{Account: "acme", Provider: "connectwise"}
-	if _, err := st.WriteBatch(ctx, scope, store.Batch{Entity: helpdesk.EntityMembers,
-		Members: []helpdesk.Member{{ExternalID: "m7", Name: "Jane Doe", Active: true}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetUserMapping(ctx, scope, store.UserMapping{HelpdeskUserID: "m7", HorizonUser: "jane@msp.example"}); err != nil {
-		t.Fatal(err)
-	}
+	scope := store.Scope{Account: "acme", Provider: helpdesk.HaloPSA}
+	seed(t, st, scope)
 	cfg := &config.Config{Account: config.Account{Name: "acme"}, Callbacks: &config.Callbacks{URL: "https://h.example/callbacks/connectwise"},
 		Sync: config.Sync{Entities: []config.Entity{config.EntityTickets, config.EntityTimeEntries}}}
 	cfg.ApplyDefaults()
@@ -260,4 +254,23 @@ func (e *fakeEnv) callbacks(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// seed maps jane@msp.example to the active member m7.
+func seed(t *testing.T, st store.Store, scope store.Scope) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.WriteBatch(ctx, scope, store.Batch{Entity: helpdesk.EntityMembers,
+		Members: []helpdesk.Member{{ExternalID: "m7", Name: "Jane Doe", Active: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetUserMapping(ctx, scope, store.UserMapping{HelpdeskUserID: "m7", HorizonUser: "jane@msp.example"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// useProvider makes the account one of another provider.
+func (e *fakeEnv) useProvider(t *testing.T, p string) {
+	e.opts.Scope.Provider, e.sync.scope = p, store.Scope{Account: "acme", Provider: p}
+	seed(t, e.opts.Store, e.opts.Scope)
 }

@@ -80,11 +80,22 @@ func (r Report) Write(w io.Writer, format string) error {
 		if f.Next != "" {
 			fmt.Fprintf(w, "Next: %s\n", f.Next)
 		}
+	} else if cb := r.step(StepCallback); cb != nil && cb.Result == Skip {
+		fmt.Fprintf(w, "PASSED in %s, but callbacks were not verified: see the callback step.\n", round(r.Duration))
 	} else {
 		fmt.Fprintf(w, "PASSED in %s: the PSA reaches Horizon and Horizon writes back to the PSA.\n", round(r.Duration))
 	}
 	if r.Left != "" {
 		fmt.Fprintf(w, "Test ticket %s is still open in the PSA.\n", r.Left)
+	}
+	return nil
+}
+
+func (r Report) step(name string) *StepResult {
+	for i := range r.Steps {
+		if r.Steps[i].Step == name {
+			return &r.Steps[i]
+		}
 	}
 	return nil
 }

@@ -136,6 +136,8 @@ type Options struct {
 	// daemon waits for the daemon's poll to bring the ticket (default:
 	// sync.pollInterval plus a minute, bounded by ctx).
 	PollWait time.Duration
+	// WriteTimeout bounds the wait for one write's answer (default 1m).
+	WriteTimeout time.Duration
 }
 
 // StepResult is one step's outcome.
@@ -198,6 +200,9 @@ func (o *Options) check() error {
 	}
 	if o.Tick <= 0 {
 		o.Tick = 250 * time.Millisecond
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
 	}
 	if o.PollWait <= 0 {
 		o.PollWait = o.Config.Sync.PollInterval.Std() + time.Minute

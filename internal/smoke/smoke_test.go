@@ -74,7 +74,20 @@ func TestRun(t *testing.T) {
 				StepCleanup: {"was left open"}}},
 		{name: "no connection", setup: func(t *testing.T, e *fakeEnv) { e.psa.revoked = true },
 			want:    "connect=fail create=skip callback=skip status=skip note=skip assign=skip time=skip cleanup=skip",
-			details: map[string][]string{StepConnect: {"rejected the credentials: check helpdesk.connectwise.publicKey"}}},
+			details: map[string][]string{StepConnect: {"HaloPSA rejected the credentials: check helpdesk.halopsa.clientId"}}},
+		{name: "a PSA that suppresses Horizon's own callbacks: not verified without other activity", setup: func(t *testing.T, e *fakeEnv) {
+			e.useProvider(t, helpdesk.ConnectWise)
+			e.psa.onCreate = func(tk helpdesk.Ticket) { e.sync.SyncTicket(context.Background(), tk.ExternalID, "poll") }
+		}, want: strings.Replace(allPass, "callback=pass", "callback=skip", 1),
+			details: map[string][]string{StepCallback: {"not verified: FakePSA does not call back for Horizon's own test ticket"}}},
+		{name: "a PSA that suppresses Horizon's own callbacks: another callback proves them", setup: func(t *testing.T, e *fakeEnv) {
+			e.useProvider(t, helpdesk.ConnectWise)
+			e.psa.onCreate = func(tk helpdesk.Ticket) {
+				e.opts.Store.InsertCallbacks(context.Background(), e.opts.Scope, []store.CallbackRecord{{ReceivedAt: time.Now().UTC(),
+					Provider: "connectwise", Event: "ticket.updated", DeliveryID: "d-other", ExternalIDs: []string{"1"},
+					Verified: true, Result: store.CallbackProcessed}})
+			}
+		}, want: allPass, details: map[string][]string{StepCallback: {"callbacks reach Horizon: a verified callback (ticket.updated 1)"}}},
 		{name: "keep", setup: func(t *testing.T, e *fakeEnv) { e.callbacks(t); e.opts.Keep = true },
 			want: strings.Replace(allPass, "cleanup=pass", "cleanup=skip", 1), left: true},
 	}
