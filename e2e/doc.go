@@ -9,6 +9,8 @@
 //   - TestCallbackCrash kills `reconciler run` after a webhook was answered
 //     2xx and before (or while) the ticket it names is fetched, restarts
 //     it, and checks that the callback ends processed with the edit stored.
+//   - TestSmoke runs `reconciler smoke` while `reconciler run` serves the
+//     account, and checks that every step passes and the command exits 0.
 //   - BenchmarkBackfillRSS reports the peak RSS of a 20,000- and a
 //     200,000-ticket backfill.
 //

@@ -99,6 +99,9 @@ callbacks:
 widgets:
   - {name: dashboard, url: %s/widgets/dashboard}
   - {name: ticket, url: %s/widgets/ticket}
+writeback: {enabled: true}
+# The daemon runs the smoke test after the apply that registers the webhooks.
+smoke: {auto: true, callbackTimeout: 20s}
 `
 
 // demoHints prints the exact commands that work in another terminal while

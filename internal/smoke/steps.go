@@ -444,7 +444,11 @@ func (r *run) status(ctx context.Context) outcome {
 	if got.Status.ID != target.ID && !strings.EqualFold(got.Status.Name, target.Name) {
 		return fail(r.writesNext(), "write %d done, but the PSA shows status %s, not %s", w.ID, or(got.Status.Name, got.Status.ID), target.Name)
 	}
-	return pass("%s → %s, read back from the PSA (write %d)", or(cur.Status.Name, cur.Status.ID), target.Name, w.ID)
+	from := cur.Status.Name
+	if v, ok := r.pick(helpdesk.PicklistStatus, cur.Queue.ID, cur.Status.ID); ok && from == "" {
+		from = v.Name
+	}
+	return pass("%s → %s, read back from the PSA (write %d)", or(from, cur.Status.ID), target.Name, w.ID)
 }
 
 // note adds an internal note as the mapped user and reads back its
