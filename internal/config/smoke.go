@@ -20,14 +20,13 @@ type Smoke struct {
 	// to; empty: the first mapped user whose helpdesk user is active.
 	User string `json:"user,omitempty"`
 	// Company is the company (account, client) ID of the test ticket;
-	// empty: writeback.defaults.company, else the company of a recent
-	// ticket.
+	// empty: the company of a recent ticket.
 	Company string `json:"company,omitempty"`
 	// Contact is the contact ID of the test ticket; empty: a contact of
 	// the recent ticket when it has one.
 	Contact string `json:"contact,omitempty"`
 	// Queue is the board, queue, department or team (name or ID); empty:
-	// writeback.defaults.queue, else the recent ticket's.
+	// the recent ticket's.
 	Queue string `json:"queue,omitempty"`
 	// CloseStatus is the status that closes the test ticket (name or ID);
 	// empty: the queue's first closed status.
