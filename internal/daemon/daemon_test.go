@@ -276,14 +276,14 @@ func TestDaemonKeepsLastGoodConfig(t *testing.T) {
 }
 
 // waitEvent waits for an event of the given kind.
-func waitEvent(t *testing.T, r *running, kind string) {
+func waitEvent(t *testing.T, r *running, kind string) daemon.Event {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case e := <-r.events:
 			if e.Kind == kind {
-				return
+				return e
 			}
 		case <-deadline:
 			t.Fatalf("no %s event", kind)

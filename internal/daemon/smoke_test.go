@@ -4,26 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/horizon/reconciler/internal/daemon"
 )
-
-// nextEvent returns the next event of a kind, failing after 30 s.
-func nextEvent(t *testing.T, r *running, kind string) daemon.Event {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case e := <-r.events:
-			if e.Kind == kind {
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event", kind)
-		}
-	}
-}
 
 // TestDaemonSmokeAfterRotation checks smoke.auto: turning it on runs no
 // test (nothing risky changed), a rotated secret does, and the run is in
@@ -38,15 +19,15 @@ func TestDaemonSmokeAfterRotation(t *testing.T) {
 	f.WriteString("smoke: {auto: true, callbackTimeout: 5s}\n")
 	f.Close()
 	r.reload <- struct{}{}
-	nextEvent(t, r, "reload")
-	nextEvent(t, r, "reconciled")
+	waitEvent(t, r, "reload")
+	waitEvent(t, r, "reconciled")
 	if v := metric(t, r.base, "horizon_smoke_last_run_timestamp_seconds"); v != 0 {
 		t.Fatalf("a smoke test ran after a reload that changed nothing risky (last run %v)", v)
 	}
 
 	t.Setenv("HORIZON_TEST_CALLBACK_SECRET", "rotated-secret-value-789")
 	r.reload <- struct{}{}
-	e := nextEvent(t, r, "smoke")
+	e := waitEvent(t, r, "smoke")
 	if !strings.Contains(e.Message, "changed") || !strings.Contains(e.Message, "STEP") {
 		t.Errorf("smoke event %q: want the reason and the table", e.Message)
 	}
