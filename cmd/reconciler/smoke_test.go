@@ -7,7 +7,7 @@ import (
 )
 
 // The smoke command's exit statuses when it cannot run: usage errors are
-// 2, a file it cannot use is 3 ("could not run"), never 1 (a step failed).
+// 2 like an unreadable file, an invalid file 1, as for every command.
 func TestSmokeCannotRun(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "h.db")
 	env := map[string]string{"HORIZON_DATABASE_URL": db}
@@ -19,8 +19,8 @@ func TestSmokeCannotRun(t *testing.T) {
 	}{
 		{"bad output", []string{"smoke", "-f", example, "-o", "xml"}, ExitUsage, "--output \"xml\""},
 		{"bad timeout", []string{"smoke", "-f", example, "--timeout", "0s"}, ExitUsage, "--timeout must be positive"},
-		{"invalid file", []string{"smoke", "-f", invalid}, ExitFailure, ""},
-		{"missing file", []string{"smoke", "-f", "no-such-file.yaml"}, ExitFailure, ""},
+		{"invalid file", []string{"smoke", "-f", invalid}, ExitInvalid, ""},
+		{"missing file", []string{"smoke", "-f", "no-such-file.yaml"}, ExitUsage, "no-such-file.yaml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
