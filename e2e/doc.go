@@ -10,7 +10,9 @@
 //     2xx and before (or while) the ticket it names is fetched, restarts
 //     it, and checks that the callback ends processed with the edit stored.
 //   - TestSmoke runs `reconciler smoke` while `reconciler run` serves the
-//     account, and checks that every step passes and the command exits 0.
+//     account, and checks that every write step passes, and that the
+//     callback step passes or says plainly that callbacks did not arrive,
+//     with the exit status to match.
 //   - BenchmarkBackfillRSS reports the peak RSS of a 20,000- and a
 //     200,000-ticket backfill.
 //
