@@ -81,11 +81,7 @@ callbacks:
 	// bring them until a restarted leader's first poll.
 	first := startDaemon(t, env, file, base, "daemon 1")
 	ro := openReadOnly(t, db)
-	poll(t, 2*time.Minute, "the leader's backfill of tickets", func() (bool, error) {
-		idle := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE finished_at IS NULL") == 0
-		done := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE entity = 'tickets' AND finished_at IS NOT NULL AND error = ''")
-		return idle && done > 0, first.failure()
-	})
+	waitBackfill(t, ro, first)
 	var ids []string
 	rows, err := ro.Query("SELECT external_id FROM tickets ORDER BY external_id LIMIT 3 OFFSET 10")
 	if err != nil {

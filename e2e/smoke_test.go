@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -58,11 +59,7 @@ smoke:
 	// Ready is not reconciled: wait for the first pass's backfill (after
 	// the webhooks are registered), or the test ticket would arrive with it.
 	ro := openReadOnly(t, db)
-	poll(t, 2*time.Minute, "the daemon's backfill of tickets", func() (bool, error) {
-		idle := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE finished_at IS NULL") == 0
-		done := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE entity = 'tickets' AND finished_at IS NOT NULL AND error = ''")
-		return idle && done > 0, d.failure()
-	})
+	waitBackfill(t, ro, d)
 	ro.Close()
 
 	p := start(t, "smoke", env, "smoke", "-f", file, "-o", "json", "--timeout", "3m")
@@ -107,4 +104,15 @@ smoke:
 	}
 	d.proc.cmd.Process.Signal(syscall.SIGTERM)
 	d.proc.wait(t, time.Minute)
+}
+
+// waitBackfill waits until the daemon's backfill of tickets has finished
+// and no sync runs.
+func waitBackfill(t *testing.T, ro *sql.DB, d *daemon) {
+	t.Helper()
+	poll(t, 2*time.Minute, "the leader's backfill of tickets", func() (bool, error) {
+		idle := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE finished_at IS NULL") == 0
+		done := queryInt(ro, "SELECT count(*) FROM sync_runs WHERE entity = 'tickets' AND finished_at IS NOT NULL AND error = ''")
+		return idle && done > 0, d.failure()
+	})
 }
