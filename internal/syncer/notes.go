@@ -40,7 +40,9 @@ func (s *Syncer) syncNotes(ctx context.Context, trigger string, full bool) ([]st
 		r, err := s.failRun(ctx, e, trigger, fmt.Errorf("read watermark: %w", err))
 		return []store.SyncRun{r}, err
 	}
-	if full {
+	// A widened ingest window brings older tickets, behind the position:
+	// start over, as a backfill.
+	if full || !wm.BackfilledFrom.IsZero() && s.windowStart(helpdesk.EntityTickets).Before(wm.BackfilledFrom) {
 		wm = store.Watermark{}
 	}
 	if wm.BackfilledFrom.IsZero() {

@@ -227,3 +227,38 @@ func (e *sandboxEnv) wantNote(t testing.TB, ticketID string, w sandbox.Note, mem
 	}
 	t.Errorf("%s ticket %s: note %d (%q) not stored; stored %d notes", e.spec.name, ticketID, w.ID, w.Text, len(got))
 }
+
+// TestSandboxNotesWindowWidened: widening the ingest window brings older
+// tickets, behind the notes position; the notes run starts over as a
+// backfill and fetches their notes too.
+func TestSandboxNotesWindowWidened(t *testing.T) {
+	ctx := context.Background()
+	e := newSandboxEnv(t, psaSpecs[0], sandboxOpts{tickets: 80})
+	entities := []helpdesk.Entity{helpdesk.EntityTickets, helpdesk.EntityNotes}
+	narrow := e.syncer(t, func(o *Options) { o.Entities, o.IngestWindow = entities, 7*24*time.Hour })
+	if _, err := narrow.Sync(ctx, SyncOptions{Trigger: store.TriggerPoll}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.liveStored(t))
+	wide := e.syncer(t, func(o *Options) { o.Entities, o.IngestWindow = entities, 60*24*time.Hour })
+	runs, err := wide.Sync(ctx, SyncOptions{Trigger: store.TriggerPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := e.liveStored(t)
+	if len(live) <= before {
+		t.Fatalf("widening stored %d live tickets, had %d: the test needs older tickets", len(live), before)
+	}
+	var notesRun bool
+	for _, r := range runs {
+		if r.Entity == helpdesk.EntityNotes {
+			notesRun = r.Trigger == store.TriggerBackfill
+		}
+	}
+	if !notesRun {
+		t.Errorf("no notes backfill after widening: %+v", runs)
+	}
+	for _, id := range live {
+		e.compareNotes(t, id)
+	}
+}

@@ -102,7 +102,7 @@ type syncRunsData struct {
 }
 
 var (
-	entityNames  = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
+	entityNames  = []string{"tickets", "contacts", "companies", "timeEntries", "notes", "members", "picklists"}
 	triggerNames = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual}
 )
 
