@@ -60,7 +60,18 @@ func (s *Syncer) syncNotes(ctx context.Context, trigger string, full bool) ([]st
 	}
 	r.total = int64(len(due))
 	for _, t := range due {
-		if err := s.fetchNotes(ctx, r, t); err != nil {
+		err := s.fetchNotes(ctx, r, t)
+		if refused(err) {
+			// The PSA refuses this ticket's notes for good: name it in
+			// the run log and go on, so that one ticket cannot hold up
+			// every other's notes. Its notes come with its next
+			// one-ticket sync.
+			r.skip(helpdesk.Skipped{Entity: e, ID: t.ExternalID, Reason: err.Error()})
+			err = nil
+		}
+		if err != nil {
+			// Rate limits, outages, credentials: the position stays
+			// before this ticket and the next run tries it again.
 			run, err := r.finish(ctx, err)
 			return []store.SyncRun{run}, err
 		}
@@ -148,6 +159,13 @@ func (s *Syncer) fetchNotes(ctx context.Context, r *run, t helpdesk.Ticket) erro
 	}
 	r.add(res, 0)
 	return nil
+}
+
+// refused reports whether the PSA refused a ticket's notes in a way a
+// retry cannot change (an invalid request for that ticket).
+func refused(err error) bool {
+	return err != nil && errors.Is(err, helpdesk.ErrInvalid) && !helpdesk.Retryable(err) &&
+		!errors.Is(err, helpdesk.ErrUnauthorized) && !errors.Is(err, helpdesk.ErrForbidden)
 }
 
 // setWatermark stores the notes position, even when ctx is cancelled: the

@@ -262,3 +262,82 @@ func TestSandboxNotesWindowWidened(t *testing.T) {
 		e.compareNotes(t, id)
 	}
 }
+
+// failingNotes makes Notes fail for one ticket with err.
+type failingNotes struct {
+	helpdesk.Provider
+	ticket string
+	err    error
+}
+
+func (f failingNotes) Notes(ctx context.Context, ticketID string) ([]helpdesk.Note, error) {
+	if ticketID == f.ticket {
+		return nil, f.err
+	}
+	return f.Provider.Notes(ctx, ticketID)
+}
+
+// TestNotesFailures: a ticket whose notes the PSA refuses (400) is named
+// in the run log and passed over; an outage (503) stops the run before
+// the failing ticket, and the next run takes it again.
+func TestNotesFailures(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		err     error
+		skipped bool
+	}{
+		{"refused", &helpdesk.Error{Provider: "connectwise", Kind: helpdesk.ErrInvalid, Status: 400, Message: "bad ticket"}, true},
+		{"outage", &helpdesk.Error{Provider: "connectwise", Kind: helpdesk.ErrTransient, Status: 503}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSandboxEnv(t, psaSpecs[0], sandboxOpts{tickets: 40})
+			entities := []helpdesk.Entity{helpdesk.EntityTickets, helpdesk.EntityNotes}
+			if _, err := e.syncer(t, func(o *Options) { o.Entities = entities[:1] }).Sync(ctx, SyncOptions{Trigger: store.TriggerPoll}); err != nil {
+				t.Fatal(err)
+			}
+			live := e.liveStored(t)
+			var bad string // a ticket with notes, so that a run passing over it shows
+			for _, id := range live {
+				if len(e.world.Notes(e.worldID(t, id))) > 0 {
+					bad = id
+					break
+				}
+			}
+			if bad == "" {
+				t.Fatal("no ticket with notes in the World")
+			}
+			healthy := e.psa
+			e.psa = failingNotes{Provider: healthy, ticket: bad, err: tc.err}
+			s := e.syncer(t, func(o *Options) { o.Entities = entities })
+			runs, err := s.SyncEntity(ctx, helpdesk.EntityNotes, store.TriggerPoll, false)
+			r := runs[0]
+			if tc.skipped {
+				if err != nil || r.Skipped != 1 || len(r.Skips) != 1 || r.Skips[0].ID != bad {
+					t.Fatalf("run %+v, %v; want ticket %s skipped", r, err, bad)
+				}
+				for _, id := range live {
+					if id != bad {
+						e.compareNotes(t, id)
+					}
+				}
+				return
+			}
+			if err == nil || r.Outcome != store.RunFailed {
+				t.Fatalf("run %+v, %v; want failed", r, err)
+			}
+			wm, _ := e.st.Watermark(ctx, e.scope, helpdesk.EntityNotes)
+			if !wm.BackfilledFrom.IsZero() {
+				t.Fatalf("backfill marked done after a failed run: %+v", wm)
+			}
+			e.psa = healthy
+			s = e.syncer(t, func(o *Options) { o.Entities = entities })
+			if _, err := s.SyncEntity(ctx, helpdesk.EntityNotes, store.TriggerPoll, false); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range live {
+				e.compareNotes(t, id)
+			}
+		})
+	}
+}
