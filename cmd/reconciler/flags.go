@@ -63,7 +63,7 @@ func checkEnum(cmd *cobra.Command, flag, value string, allowed []string) error {
 }
 
 // syncEntities are the entities a sync (and the sync run log) knows.
-var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
+var syncEntities = []string{"tickets", "contacts", "companies", "timeEntries", "notes", "members", "picklists"}
 
 // syncTriggers are the triggers the sync run log records.
 var syncTriggers = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual,

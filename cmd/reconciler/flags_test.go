@@ -14,7 +14,7 @@ func TestEnumFlagsRejectUnknownValues(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"logs", "sync", "--entity", "ticket"}, `--entity "ticket": want one of tickets, contacts, companies, timeEntries, members, picklists; did you mean "tickets"?`},
+		{[]string{"logs", "sync", "--entity", "ticket"}, `--entity "ticket": want one of tickets, contacts, companies, timeEntries, notes, members, picklists; did you mean "tickets"?`},
 		{[]string{"logs", "sync", "--trigger", "bogus"}, "--trigger \"bogus\": want one of backfill, poll, callback, manual, reconcile"},
 		{[]string{"logs", "sync", "--trigger", "Poll"}, `did you mean "poll"?`},
 		{[]string{"logs", "sync", "-o", "xml"}, "want text or json"},
@@ -22,7 +22,7 @@ func TestEnumFlagsRejectUnknownValues(t *testing.T) {
 		{[]string{"logs", "callbacks", "-o", "yaml"}, "want text or json"},
 		{[]string{"logs", "callbacks", "--since", "2 hours"}, `--since "2 hours"`},
 		{[]string{"logs", "callbacks", "--result", "ok"}, "--result \"ok\": want one of accepted, processed, rejected, duplicate, failed"},
-		{[]string{"sync", "--entity", "notes"}, "want one of tickets, contacts"},
+		{[]string{"sync", "--entity", "invoices"}, "want one of tickets, contacts"},
 		{[]string{"plan", "-o", "html"}, "want text, json or markdown"},
 		{[]string{"validate", "-o", "xml", "x.yaml"}, "--output"},
 		{[]string{"users", "-o", "csv"}, "want text or json"},

@@ -84,10 +84,13 @@ type traceReport struct {
 	SyncRuns  []store.SyncRun        `json:"syncRuns"`
 	Callbacks []store.CallbackRecord `json:"callbacks"`
 	Writes    []store.OutboxItem     `json:"writes"`
-	LastPoll  time.Time              `json:"lastPoll,omitzero"`
-	Fixed     *store.SyncRun         `json:"fixed,omitempty"`
-	Verdict   string                 `json:"verdict"`
-	Reason    string                 `json:"reason"`
+	// Notes are the ticket's stored notes (the notes entity, or written
+	// from Horizon), oldest first, with their authors.
+	Notes    []store.AttributedNote `json:"notes"`
+	LastPoll time.Time              `json:"lastPoll,omitzero"`
+	Fixed    *store.SyncRun         `json:"fixed,omitempty"`
+	Verdict  string                 `json:"verdict"`
+	Reason   string                 `json:"reason"`
 }
 
 func (m *Main) traceTicket(ctx context.Context, file, query, output string, fix bool) error {
@@ -178,7 +181,10 @@ func traceTrails(ctx context.Context, a *account.Account, rep *traceReport) erro
 	if rep.Writes, err = a.Store.OutboxItems(ctx, a.Scope, store.OutboxFilter{TicketID: rep.ID, Limit: traceTrailMax}); err != nil {
 		return fmt.Errorf("writes: %w", err)
 	}
-	rep.SyncRuns, rep.Callbacks, rep.Writes = nonNil(rep.SyncRuns), nonNil(rep.Callbacks), nonNil(rep.Writes)
+	if rep.Notes, err = store.TicketNotes(ctx, a.Store, a.Scope, rep.ID); err != nil {
+		return fmt.Errorf("notes: %w", err)
+	}
+	rep.SyncRuns, rep.Callbacks, rep.Writes, rep.Notes = nonNil(rep.SyncRuns), nonNil(rep.Callbacks), nonNil(rep.Writes), nonNil(rep.Notes)
 	polls, err := a.Store.SyncRuns(ctx, a.Scope, store.SyncRunFilter{Entity: helpdesk.EntityTickets, Trigger: store.TriggerPoll, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("sync runs: %w", err)
@@ -281,6 +287,13 @@ func writeTrace(w io.Writer, rep traceReport, output string) error {
 	if len(rep.Writes) == 0 {
 		fmt.Fprintln(tw, "  none")
 	}
+	fmt.Fprintf(tw, "\nNotes stored in Horizon (oldest first):\n")
+	for _, n := range rep.Notes {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", stampOf(n.CreatedAt), n.Author(), visibility(n.Internal), firstLine(n.Text, 60))
+	}
+	if len(rep.Notes) == 0 {
+		fmt.Fprintln(tw, "  none")
+	}
 	if rep.Fixed != nil {
 		fmt.Fprintf(tw, "\nFix: synced from the PSA: created %d, updated %d, unchanged %d\n", rep.Fixed.Created, rep.Fixed.Updated, rep.Fixed.Unchanged)
 	}
@@ -326,4 +339,23 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+func visibility(internal bool) string {
+	if internal {
+		return "internal"
+	}
+	return "public"
+}
+
+// firstLine returns the text's first line, cut to max runes.
+func firstLine(text string, max int) string {
+	line, _, cut := strings.Cut(strings.TrimSpace(text), "\n")
+	if r := []rune(line); len(r) > max {
+		line, cut = string(r[:max]), true
+	}
+	if cut {
+		line += "…"
+	}
+	return line
 }

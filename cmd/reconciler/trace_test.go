@@ -84,6 +84,19 @@ func TestTraceTicket(t *testing.T) {
 	if _, err := st.WriteBatch(context.Background(), scope, store.Batch{Entity: helpdesk.EntityTickets, Tickets: []helpdesk.Ticket{numbered}}); err != nil {
 		t.Fatal(err)
 	}
+	// Its notes: one by a member mapped to a Horizon user, one by a member
+	// who is not.
+	if err := st.SetUserMapping(context.Background(), scope, store.UserMapping{HelpdeskUserID: "1054",
+		HorizonUser: "jane.doe@acme-msp.com"}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	if _, err := st.UpsertNotes(context.Background(), scope, []helpdesk.Note{
+		{ExternalID: "501", TicketID: stored.ExternalID, Text: "Called the client\nThey will send the model", AuthorID: "1054", CreatedAt: at},
+		{ExternalID: "502", TicketID: stored.ExternalID, Text: "Toner ordered", Internal: true, AuthorID: "1999", CreatedAt: at.Add(time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A ticket created in the PSA whose webhook never reaches Horizon.
 	w := sb.World
 	fresh := w.CreateTicket(sandbox.Ticket{Summary: "Printer on fire", QueueID: w.Queues()[0].ID,

@@ -49,6 +49,8 @@ type rig struct {
 	srv     *httptest.Server
 	fetches *countingFetcher
 	stops   []func()
+	// entities the dispatcher's syncer syncs (nil: tickets).
+	entities []helpdesk.Entity
 }
 
 // countingFetcher records the tickets it fetched and passes the fetch on.
@@ -102,8 +104,12 @@ func (r *rig) open() {
 
 // startDispatcher runs a dispatcher fetching through the real syncer.
 func (r *rig) startDispatcher() {
+	entities := r.entities
+	if entities == nil {
+		entities = []helpdesk.Entity{helpdesk.EntityTickets}
+	}
 	s, err := syncer.New(r.psa.client, r.st, syncer.Options{Scope: r.scope,
-		Entities: []helpdesk.Entity{helpdesk.EntityTickets}, Logger: quiet, Now: r.clk.Now})
+		Entities: entities, Logger: quiet, Now: r.clk.Now})
 	if err != nil {
 		r.t.Fatal(err)
 	}

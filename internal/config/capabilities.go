@@ -99,7 +99,7 @@ var providers = map[Provider]Capabilities{
 }
 
 var (
-	allEntities = []Entity{EntityTickets, EntityContacts, EntityCompanies, EntityTimeEntries}
+	allEntities = []Entity{EntityTickets, EntityContacts, EntityCompanies, EntityTimeEntries, EntityNotes}
 	allObjects  = []string{"ticket", "note", "contact", "company", "timeEntry"}
 	allActions  = []string{"created", "updated", "deleted"}
 	allKinds    = []PicklistKind{PicklistStatuses, PicklistTypes, PicklistPriorities, PicklistQueues, PicklistDepartments}

@@ -204,6 +204,9 @@ func (s *semantics) capabilities() {
 				s.errorAt(fmt.Sprintf("/sync/entities/%d", i), "%s cannot sync %s; it syncs %s", s.caps.Name, e, joinAny(s.caps.Entities))
 			}
 		}
+		if i := slices.Index(s.cfg.Sync.Entities, EntityNotes); i >= 0 && !slices.Contains(s.cfg.Sync.Entities, EntityTickets) {
+			s.errorAt(fmt.Sprintf("/sync/entities/%d", i), "notes needs tickets in sync.entities: a ticket's notes are fetched when the ticket is synced")
+		}
 	}
 	if s.decoded["picklists"] {
 		s.picklistKinds()

@@ -30,6 +30,8 @@ const (
 	EntityContacts    Entity = "contacts"
 	EntityCompanies   Entity = "companies"
 	EntityTimeEntries Entity = "timeEntries"
+	// EntityNotes: ticket notes, fetched one request per ticket.
+	EntityNotes Entity = "notes"
 )
 
 // PicklistKind names a kind of picklist Horizon rules can rely on.

@@ -7,12 +7,14 @@ import (
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/syncer"
 )
 
 // windowed reports whether the ingest window applies to an entity;
-// reference data (contacts, companies, members) is synced in full.
+// reference data (contacts, companies, members) is synced in full. Notes
+// follow the tickets stored, and so the window.
 func windowed(e helpdesk.Entity) bool {
-	return e == helpdesk.EntityTickets || e == helpdesk.EntityTimeEntries
+	return e == helpdesk.EntityTickets || e == helpdesk.EntityTimeEntries || e == helpdesk.EntityNotes
 }
 
 // planSync announces the sync work sync settings call for: the first sync
@@ -67,6 +69,11 @@ func syncChange(e helpdesk.Entity, wm store.Watermark, start time.Time, window t
 			start.Format(time.DateOnly), wm.BackfilledFrom.Format(time.DateOnly))
 	default:
 		return Change{}, false
+	}
+	if e == helpdesk.EntityNotes {
+		// No PSA lists notes across tickets: say what the backfill costs.
+		c.Detail += fmt.Sprintf(": one request per stored ticket, at most %d per run, the polls carry on until done",
+			syncer.DefaultNotesPerRun)
 	}
 	return c, true
 }

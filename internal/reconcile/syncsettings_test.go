@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,12 +28,19 @@ func TestSyncChangeMatchesTheSyncEngine(t *testing.T) {
 		{"narrowed", helpdesk.EntityTickets, store.Watermark{BackfilledFrom: backfilled, UpdatedThrough: now}, 7 * day, false},
 		{"reference data, first sync", helpdesk.EntityContacts, store.Watermark{}, 30 * day, true},
 		{"reference data, synced", helpdesk.EntityContacts, store.Watermark{UpdatedThrough: now}, 30 * day, false},
+		{"notes, first sync", helpdesk.EntityNotes, store.Watermark{}, 30 * day, true},
+		{"notes, part way", helpdesk.EntityNotes, store.Watermark{UpdatedThrough: now, Cursor: "17"}, 30 * day, true},
+		{"notes, caught up", helpdesk.EntityNotes, store.Watermark{BackfilledFrom: backfilled, UpdatedThrough: now}, 30 * day, false},
+		{"notes, window widened", helpdesk.EntityNotes, store.Watermark{BackfilledFrom: backfilled, UpdatedThrough: now}, 31 * day, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := syncChange(tt.entity, tt.wm, now.Add(-tt.window), tt.window)
+			c, got := syncChange(tt.entity, tt.wm, now.Add(-tt.window), tt.window)
 			if got != tt.want {
 				t.Fatalf("backfill planned = %v, want %v", got, tt.want)
+			}
+			if got && tt.entity == helpdesk.EntityNotes && !strings.Contains(c.Detail, "one request per stored ticket") {
+				t.Errorf("notes backfill detail %q does not say its cost", c.Detail)
 			}
 		})
 	}

@@ -46,6 +46,9 @@ func (s *Syncer) SyncEntity(ctx context.Context, e helpdesk.Entity, trigger stri
 	if e != helpdesk.EntityMembers && !slices.Contains(s.o.Entities, e) {
 		return nil, fmt.Errorf("sync %s: entity not enabled in horizon.yaml", e)
 	}
+	if e == helpdesk.EntityNotes {
+		return s.syncNotes(ctx, trigger, full)
+	}
 	unlock, err := s.lock(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: %w", e, err)

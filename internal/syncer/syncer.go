@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,7 @@ type Options struct {
 	// Scope keys every row the Syncer writes.
 	Scope store.Scope
 	// Entities are the entities horizon.yaml enables (tickets, contacts,
-	// companies, timeEntries). Members and picklists are always synced.
+	// companies, notes, timeEntries). Members and picklists are always synced.
 	Entities []helpdesk.Entity
 	// IngestWindow bounds the backfill of tickets and time entries to
 	// records updated within it; zero means all history.
@@ -56,6 +57,9 @@ type Options struct {
 	// WriteTimeout bounds one store write, which runs to completion even
 	// when the run's context is cancelled (default 2m).
 	WriteTimeout time.Duration
+	// NotesPerRun bounds the tickets whose notes one notes run fetches,
+	// one request each (default DefaultNotesPerRun).
+	NotesPerRun int
 	// Metrics records runs; nil records into a private registry.
 	Metrics *metrics.Metrics
 	// Logger logs runs; nil means slog.Default().
@@ -76,12 +80,14 @@ type Syncer struct {
 	log   *slog.Logger
 	m     *metrics.Metrics
 	locks map[helpdesk.Entity]chan struct{}
+	// notesMu orders the fetches of notes (fetchNotes).
+	notesMu sync.Mutex
 }
 
 // syncable lists the entities Options.Entities may name, in sync order:
 // reference data first, so that tickets find their companies.
 var syncable = []helpdesk.Entity{helpdesk.EntityCompanies, helpdesk.EntityContacts,
-	helpdesk.EntityTickets, helpdesk.EntityTimeEntries}
+	helpdesk.EntityTickets, helpdesk.EntityNotes, helpdesk.EntityTimeEntries}
 
 // New returns a Syncer for provider p writing to st. It fails when o
 // enables an entity the provider cannot stream.
@@ -95,6 +101,9 @@ func New(p helpdesk.Provider, st store.Store, o Options) (*Syncer, error) {
 		if !slices.Contains(caps.Entities, e) {
 			return nil, fmt.Errorf("syncer: %s cannot sync %s", title(p.Name()), e)
 		}
+		if e == helpdesk.EntityNotes && !slices.Contains(o.Entities, helpdesk.EntityTickets) {
+			return nil, fmt.Errorf("syncer: entity notes needs tickets enabled (notes are fetched per stored ticket)")
+		}
 	}
 	s := &Syncer{p: p, st: st, o: o, caps: caps, log: o.Logger, m: o.Metrics,
 		locks: map[helpdesk.Entity]chan struct{}{}}
@@ -105,6 +114,9 @@ func New(p helpdesk.Provider, st store.Store, o Options) (*Syncer, error) {
 }
 
 func (o Options) withDefaults() Options {
+	if o.NotesPerRun <= 0 {
+		o.NotesPerRun = DefaultNotesPerRun
+	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
 	}

@@ -23,6 +23,10 @@ import (
 // A ticket neither the PSA nor the store knows is left alone: a tombstone
 // for it could hide the ticket when a lagging PSA returns it later, and a
 // forged callback would fill the store with them.
+//
+// When the notes entity is enabled, the ticket's notes are fetched too
+// (one more request), recorded as a notes run of the ticket; its error,
+// if any, is joined to the ticket run's.
 func (s *Syncer) SyncTicket(ctx context.Context, externalID, trigger string) (store.SyncRun, error) {
 	r, err := s.startRun(ctx, helpdesk.EntityTickets, trigger, externalID)
 	if err != nil {
@@ -50,7 +54,12 @@ func (s *Syncer) SyncTicket(ctx context.Context, externalID, trigger string) (st
 		return r.finish(ctx, fmt.Errorf("store ticket %s: %w", externalID, err))
 	}
 	r.add(res, 0)
-	return r.finish(ctx, nil)
+	run, err := r.finish(ctx, nil)
+	if s.notesEnabled() && !t.Deleted {
+		_, nerr := s.syncTicketNotes(ctx, t, trigger)
+		err = errors.Join(err, nerr)
+	}
+	return run, err
 }
 
 // tombstone returns the stored ticket marked deleted, and false when the

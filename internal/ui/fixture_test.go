@@ -180,6 +180,16 @@ func (f *fixture) seedTrails(t testing.TB, ticketID string) {
 	if err := st.FailOutbox(ctx, sc, id, "connectwise: add note: HTTP 400: member not found", f.now, true); err != nil {
 		t.Fatal(err)
 	}
+	// Notes synced from the PSA: one by a member mapped to a Horizon user.
+	if err := st.SetUserMapping(ctx, sc, store.UserMapping{HelpdeskUserID: "7001", HorizonUser: "jane.doe@acme-msp.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpsertNotes(ctx, sc, []helpdesk.Note{
+		{ExternalID: "9001", TicketID: ticketID, Text: "Replaced the <b>switch</b>", AuthorID: "7001", CreatedAt: f.now.Add(-time.Hour)},
+		{ExternalID: "9002", TicketID: ticketID, Text: "Waiting on parts", Internal: true, AuthorID: "7002", CreatedAt: f.now.Add(-30 * time.Minute)},
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // firstTicket returns a ticket the store holds.

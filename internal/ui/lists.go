@@ -102,7 +102,7 @@ type syncRunsData struct {
 }
 
 var (
-	entityNames  = []string{"tickets", "contacts", "companies", "timeEntries", "members", "picklists"}
+	entityNames  = []string{"tickets", "contacts", "companies", "timeEntries", "notes", "members", "picklists"}
 	triggerNames = []string{store.TriggerBackfill, store.TriggerPoll, store.TriggerCallback, store.TriggerManual}
 )
 
@@ -253,7 +253,9 @@ type ticketData struct {
 	Runs      []store.SyncRun
 	Callbacks []callbackRow
 	Writes    []writeRow
-	Escaped   string // ID, escaped for links
+	// Notes are the ticket's stored notes, oldest first.
+	Notes   []store.AttributedNote
+	Escaped string // ID, escaped for links
 }
 
 // findTicket sends the overview's "find a ticket" form to the ticket page.
@@ -296,6 +298,9 @@ func (h *Handler) ticket(r *http.Request) (string, any, error) {
 		return "", nil, fmt.Errorf("writes: %w", err)
 	}
 	d.Writes = writeRows(items)
+	if d.Notes, err = store.TicketNotes(ctx, a.Store, a.Scope, d.ID); err != nil {
+		return "", nil, fmt.Errorf("notes: %w", err)
+	}
 	title := "Ticket " + q
 	if d.Ticket == nil {
 		return title, d, notFound{"ticket " + q}

@@ -47,7 +47,8 @@ func TestPagesShowTheStore(t *testing.T) {
 		{"/callback-log?result=failed", []string{"HTTP 503", "signature mismatch"}},
 		{"/callback-log?entity=ticket&result=failed", []string{"HTTP 503"}},
 		{"/writes", []string{"member not found", "Called the customer back", "dead"}},
-		{"/tickets/" + tk.ExternalID, []string{tk.Summary, "Force sync", "HTTP 503", "Called the customer back"}},
+		{"/tickets/" + tk.ExternalID, []string{tk.Summary, "Force sync", "HTTP 503", "Called the customer back",
+			"jane.doe@acme-msp.com", "Replaced the &lt;b&gt;switch&lt;/b&gt;", "member 7002 (not mapped)", "internal"}},
 	}
 	if tk.Number != "" && tk.Number != tk.ExternalID {
 		pages = append(pages, struct {

@@ -204,7 +204,7 @@ func (c *Client) Name() string { return helpdesk.HaloPSA }
 func (c *Client) Capabilities() helpdesk.Capabilities {
 	return helpdesk.Capabilities{
 		Entities: []helpdesk.Entity{helpdesk.EntityTickets, helpdesk.EntityContacts, helpdesk.EntityCompanies,
-			helpdesk.EntityTimeEntries, helpdesk.EntityMembers, helpdesk.EntityPicklists},
+			helpdesk.EntityTimeEntries, helpdesk.EntityNotes, helpdesk.EntityMembers, helpdesk.EntityPicklists},
 		IncrementalMembers: false,
 		Picklists: []helpdesk.PicklistKind{helpdesk.PicklistStatus, helpdesk.PicklistType,
 			helpdesk.PicklistPriority, helpdesk.PicklistQueue},
