@@ -31,6 +31,7 @@ type sandboxFlags struct {
 	errorRate  float64
 	dropHooks  float64
 	retryAfter time.Duration
+	clockSkew  time.Duration
 	now        string // RFC 3339 anchor of the generated timestamps; "" for the start time
 	pageFaults []string
 }
@@ -63,6 +64,8 @@ func (m *Main) sandboxCommand() *cobra.Command {
 	fl.DurationVar(&f.retryAfter, "retry-after", 0, "Retry-After sent with injected 429s (0: none).")
 	fl.Float64Var(&f.errorRate, "error-rate", 0, "Fraction of requests answered with a 500.")
 	fl.Float64Var(&f.dropHooks, "drop-webhooks", 0, "Fraction of webhook deliveries silently dropped.")
+	fl.DurationVar(&f.clockSkew, "clock-skew", 0, "Run the PSA's clock this far ahead of the host's (negative: behind), "+
+		"e.g. -10m: records are stamped, and answers dated, with it.")
 	fl.StringArrayVar(&f.pageFaults, "page-fault", nil, "Corrupt chosen answers of a list endpoint, e.g. "+
 		"'path=/service/tickets,page=3,body=null' (keys: path, page, times (0: every answer from page on), body "+
 		"(empty, null, truncated, html, oversized, bigfield, wrongtype), size, field, record); repeatable.")
@@ -91,6 +94,7 @@ func startSandbox(f sandboxFlags) (*startedSandbox, error) {
 		}
 	}
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: f.tickets, Seed: f.seed, Now: now})
+	world.SetClockSkew(f.clockSkew)
 	var pages []sandbox.PageFault
 	for _, s := range f.pageFaults {
 		pf, err := sandbox.ParsePageFault(s)

@@ -70,6 +70,7 @@ func runPass[T any](ctx context.Context, s *Syncer, src source[T], p pass) (stor
 	if !p.started.IsZero() {
 		w.start = earlier(w.start, p.started)
 	}
+	w.maxSeen = p.seen
 	out, err := r.finish(ctx, w.drain(ctx))
 	return out, w.wm, err
 }
@@ -123,7 +124,11 @@ type writer[T any] struct {
 	// last is the ID of the last record of the page received last, and
 	// pendingLast that of the pending page: a resumable pass's position.
 	last, pendingLast string
-	maxSeen           time.Time
+	// maxSeen is the largest last-updated time received, pendingSeen
+	// that as of the pending page: a resumable pass commits it with the
+	// page, so that the resumed pass ends with the watermark an
+	// uninterrupted one would store.
+	maxSeen, pendingSeen time.Time
 	// start is the PSA's time when the run began: the watermark never
 	// passes it, since a record changed after its page was read carries
 	// a later time and the next run must fetch it.
@@ -153,6 +158,7 @@ func (w *writer[T]) drain(ctx context.Context) error {
 			return err
 		}
 		w.pending, w.held, w.pendingLast = items, len(items) > 0 || w.p.progress != nil && w.last != "", w.last
+		w.pendingSeen = w.maxSeen
 		if ctx.Err() != nil {
 			break
 		}
@@ -231,7 +237,7 @@ func (w *writer[T]) flush(ctx context.Context, wm *store.Watermark) error {
 	}
 	if wm == nil && w.p.progress != nil && w.pendingLast != "" {
 		// A page that is not the last commits the resume point with it.
-		at := w.p.progress(w.pendingLast, w.start)
+		at := w.p.progress(w.pendingLast, w.start, w.pendingSeen)
 		wm = &at
 	}
 	b := store.Batch{Entity: w.src.entity, Watermark: wm, Authoritative: w.p.authoritative}

@@ -29,12 +29,16 @@ type pass struct {
 	// largest last-updated time seen (zero when none).
 	next func(maxSeen time.Time) store.Watermark
 	// progress, when not nil, returns the watermark to store with a page
-	// that is not the last, given the ID of its last record and the
-	// run's start: the resume point of a backfill (Resumer).
-	progress func(after string, start time.Time) store.Watermark
+	// that is not the last, given the ID of its last record, the run's
+	// start and the largest last-updated time received up to it: the
+	// resume point of a backfill (Resumer).
+	progress func(after string, start, seen time.Time) store.Watermark
 	// started, when not zero, is when the backfill this pass resumes
 	// first started: the watermark never passes it.
 	started time.Time
+	// seen is the largest last-updated time the interrupted backfill
+	// this pass resumes had received (zero when none).
+	seen time.Time
 }
 
 // SyncEntity syncs one entity and returns the runs it recorded: a
@@ -100,7 +104,7 @@ func (s *Syncer) backfillPass(e helpdesk.Entity, wm store.Watermark, start time.
 	p := pass{trigger: store.TriggerBackfill, prev: wm,
 		query: helpdesk.Query{Since: since(start), PageSize: s.o.PageSize}}
 	if c, ok := s.resumeFrom(e, wm); ok {
-		start, p.started = later(c.Since, beginning), c.Start
+		start, p.started, p.seen = later(c.Since, beginning), c.Start, c.Seen
 		p.query.Since, p.query.After = since(start), c.After
 		s.log.Info("sync: resuming an interrupted backfill", "entity", e, "after", c.After)
 	}
@@ -115,8 +119,8 @@ func (s *Syncer) backfillPass(e helpdesk.Entity, wm store.Watermark, start time.
 		}
 	}
 	if s.resumable(e) {
-		p.progress = func(after string, runStart time.Time) store.Watermark {
-			c := cursor{After: after, Since: start, Start: runStart}
+		p.progress = func(after string, runStart, seen time.Time) store.Watermark {
+			c := cursor{After: after, Since: start, Start: runStart, Seen: seen}
 			if !p.started.IsZero() {
 				c.Start = p.started
 			}

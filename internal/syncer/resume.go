@@ -29,6 +29,11 @@ type cursor struct {
 	// watermark it stores at its end must not pass it, since records of
 	// pages committed before the crash may have changed since.
 	Start time.Time `json:"start"`
+	// Seen is the largest last-updated time of the committed pages, so
+	// that the resumed backfill stores the watermark an uninterrupted one
+	// would (absent in cursors of older versions: a lower watermark,
+	// which only re-reads more).
+	Seen time.Time `json:"seen,omitzero"`
 }
 
 func (c cursor) String() string {

@@ -184,6 +184,12 @@ func (e *sandboxEnv) syncer(t testing.TB, mod func(*Options)) *Syncer {
 	if mod != nil {
 		mod(&o)
 	}
+	// A new Syncer stands for a new process, whose client has not yet
+	// read the PSA's clock: read it now, as the test clock may have
+	// jumped since the client's last answer (real clocks do not).
+	if err := e.psa.Ping(context.Background()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 	s, err := New(e.psa, e.st, o)
 	if err != nil {
 		t.Fatal(err)

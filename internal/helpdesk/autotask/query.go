@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -81,6 +82,32 @@ func since(field string, t time.Time) []condition {
 		return matchAll()
 	}
 	return []condition{{Op: "gt", Field: field, Value: formatTime(t)}}
+}
+
+// after adds id gt q.After to filter, so that a listing resumes after
+// that record (helpdesk.Query.After): query results come in ascending id
+// order [I], as the emulator serves them.
+func after(filter []condition, q helpdesk.Query) ([]condition, error) {
+	if q.After == "" {
+		return filter, nil
+	}
+	n, err := strconv.ParseInt(q.After, 10, 64)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("resume after %q: not a record id: %w", q.After, helpdesk.ErrInvalid)
+	}
+	return append(filter, condition{Op: "gt", Field: "id", Value: n}), nil
+}
+
+// listQuery is the query of a record listing: filter, narrowed to the
+// records after q.After, in pages of q.PageSize.
+func listQuery(filter []condition, q helpdesk.Query) (queryBody, error) {
+	f, err := after(filter, q)
+	return queryBody{Filter: f, MaxRecords: pageSize(q.PageSize)}, err
+}
+
+// failed is a stream that yields err.
+func failed[T any](entity string, err error) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) { yield(nil, fmt.Errorf("autotask: list %s: %w", entity, err)) }
 }
 
 // pageSize clamps a requested page size to 1..MaxPageSize.

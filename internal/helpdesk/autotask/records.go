@@ -94,13 +94,19 @@ func orNoID(err error) error {
 
 // Contacts implements helpdesk.Provider: lastActivityDate > q.Since [K].
 func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
-	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
+	body, err := listQuery(since("lastActivityDate", q.Since), q)
+	if err != nil {
+		return failed[helpdesk.Contact]("Contacts", err)
+	}
 	return stream(c, ctx, opContactsQuery, "Contacts", body, decodeContact, q.Skip)
 }
 
 // Companies implements helpdesk.Provider: lastActivityDate > q.Since [K].
 func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
-	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
+	body, err := listQuery(since("lastActivityDate", q.Since), q)
+	if err != nil {
+		return failed[helpdesk.Company]("Companies", err)
+	}
 	return stream(c, ctx, opCompaniesQuery, "Companies", body, decodeCompany, q.Skip)
 }
 
@@ -108,7 +114,10 @@ func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]he
 // field [K], so q.Since is ignored and every resource is read
 // (Capabilities.IncrementalMembers is false).
 func (c *Client) Members(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Member, error] {
-	body := queryBody{Filter: matchAll(), MaxRecords: pageSize(q.PageSize)}
+	body, err := listQuery(matchAll(), q)
+	if err != nil {
+		return failed[helpdesk.Member]("Resources", err)
+	}
 	return stream(c, ctx, opResourcesQuery, "Resources", body, decodeMember, q.Skip)
 }
 

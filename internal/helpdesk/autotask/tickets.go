@@ -66,7 +66,10 @@ func ref(v flexInt) helpdesk.Ref { return helpdesk.Ref{ID: v.String()} }
 // Tickets implements helpdesk.Provider: POST /Tickets/query with
 // lastActivityDate > q.Since [K].
 func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
-	body := queryBody{Filter: since("lastActivityDate", q.Since), MaxRecords: pageSize(q.PageSize)}
+	body, err := listQuery(since("lastActivityDate", q.Since), q)
+	if err != nil {
+		return failed[helpdesk.Ticket]("Tickets", err)
+	}
 	return func(yield func([]helpdesk.Ticket, error) bool) {
 		for page, err := range stream(c, ctx, opTicketsQuery, "Tickets", body, decodeTicket, q.Skip) {
 			if err == nil {

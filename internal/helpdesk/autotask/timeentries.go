@@ -49,7 +49,10 @@ func decodeTimeEntry(raw json.RawMessage) (helpdesk.TimeEntry, int64, error) {
 // TimeEntries implements helpdesk.Provider: lastModifiedDateTime >
 // q.Since [K].
 func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.TimeEntry, error] {
-	body := queryBody{Filter: since("lastModifiedDateTime", q.Since), MaxRecords: pageSize(q.PageSize)}
+	body, err := listQuery(since("lastModifiedDateTime", q.Since), q)
+	if err != nil {
+		return failed[helpdesk.TimeEntry]("TimeEntries", err)
+	}
 	return stream(c, ctx, opTimeQuery, "TimeEntries", body, decodeTimeEntry, q.Skip)
 }
 

@@ -193,6 +193,14 @@ func (c *Client) Capabilities() helpdesk.Capabilities {
 	}
 }
 
+// PSATime implements syncer.PSAClock: the PSA's clock, from the Date
+// header of its latest answer (one second's resolution, never ahead of
+// the PSA), plus the time elapsed since; without a recent answer it
+// pings first.
+func (c *Client) PSATime(ctx context.Context) (time.Time, error) {
+	return c.t.ServerTime(ctx, c.Ping)
+}
+
 // Ping implements helpdesk.Provider with GET /system/info.
 func (c *Client) Ping(ctx context.Context) error {
 	if _, err := c.get(ctx, "ping", "/system/info", nil, nil); err != nil {

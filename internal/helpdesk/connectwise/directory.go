@@ -13,21 +13,21 @@ import (
 // Members implements helpdesk.Provider: GET /system/members, active and
 // inactive, updated after q.Since.
 func (c *Client) Members(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Member, error] {
-	s := listSpec{op: "list members", path: "/system/members", since: q.Since, size: q.PageSize,
+	s := listSpec{op: "list members", path: "/system/members", since: q.Since, after: q.After, size: q.PageSize,
 		entity: helpdesk.EntityMembers, skip: q.Skip}
 	return stream(ctx, c, s, toMember)
 }
 
 // Contacts implements helpdesk.Provider: GET /company/contacts.
 func (c *Client) Contacts(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Contact, error] {
-	s := listSpec{op: "list contacts", path: "/company/contacts", since: q.Since, size: q.PageSize,
+	s := listSpec{op: "list contacts", path: "/company/contacts", since: q.Since, after: q.After, size: q.PageSize,
 		entity: helpdesk.EntityContacts, skip: q.Skip}
 	return stream(ctx, c, s, toContact)
 }
 
 // Companies implements helpdesk.Provider: GET /company/companies.
 func (c *Client) Companies(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Company, error] {
-	s := listSpec{op: "list companies", path: "/company/companies", since: q.Since, size: q.PageSize,
+	s := listSpec{op: "list companies", path: "/company/companies", since: q.Since, after: q.After, size: q.PageSize,
 		entity: helpdesk.EntityCompanies, skip: q.Skip}
 	return stream(ctx, c, s, toCompany)
 }

@@ -98,7 +98,7 @@ func toNote(raw json.RawMessage) (helpdesk.Note, error) {
 // TimeEntries implements helpdesk.Provider: GET /time/entries of service
 // tickets updated after q.Since.
 func (c *Client) TimeEntries(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.TimeEntry, error] {
-	s := listSpec{op: "list time entries", path: "/time/entries", since: q.Since, size: q.PageSize,
+	s := listSpec{op: "list time entries", path: "/time/entries", since: q.Since, after: q.After, size: q.PageSize,
 		conds: []string{`chargeToType="` + chargeServiceTicket + `"`}, entity: helpdesk.EntityTimeEntries, skip: q.Skip}
 	return stream(ctx, c, s, toTimeEntry)
 }

@@ -23,6 +23,9 @@ type listSpec struct {
 	path  string
 	conds []string // extra conditions, ANDed
 	since time.Time
+	// after resumes the walk after this record id (helpdesk.Query.After):
+	// the condition id > after, every walk being in ascending id order.
+	after string
 	size  int
 	// entity and skip report records left out (wrong type, oversized
 	// field); skip may be nil.
@@ -39,10 +42,25 @@ type listSpec struct {
 // conditions returns the conditions parameter for s.
 func (s listSpec) conditions() string {
 	conds := s.conds
+	if after, err := s.afterID(); err == nil && after > 0 {
+		conds = append([]string{"id > " + strconv.FormatInt(after, 10)}, conds...)
+	}
 	if !s.since.IsZero() {
 		conds = append([]string{"lastUpdated > " + cwTime(s.since)}, conds...)
 	}
 	return strings.Join(conds, " AND ")
+}
+
+// afterID reads s.after: a record id, or 0 when empty.
+func (s listSpec) afterID() (int64, error) {
+	if s.after == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s.after, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("resume after %q: not a record id: %w", s.after, helpdesk.ErrInvalid)
+	}
+	return n, nil
 }
 
 // cwTime formats t for a condition: UTC in square brackets, truncated to
@@ -67,7 +85,14 @@ func stream[T any](ctx context.Context, c *Client, s listSpec, conv func(json.Ra
 		if s.small {
 			mode = Navigable
 		}
-		p := &pager{mode: mode, size: pageSize(s.size), full: pageSize(s.size), page: 1}
+		after, err := s.afterID()
+		if err != nil {
+			yield(nil, wrapErr(s.op, err))
+			return
+		}
+		// Forward-only paging starts past after too, so that its checks
+		// that the walk advances start from there.
+		p := &pager{mode: mode, size: pageSize(s.size), full: pageSize(s.size), page: 1, pageID: after}
 		for {
 			raws, links, err := c.fetchPage(ctx, s, p, "")
 			var tooLarge *transport.TooLargeError

@@ -14,7 +14,7 @@ import (
 // Tickets implements helpdesk.Provider: GET /service/tickets with
 // conditions=lastUpdated > [since].
 func (c *Client) Tickets(ctx context.Context, q helpdesk.Query) iter.Seq2[[]helpdesk.Ticket, error] {
-	s := listSpec{op: "list tickets", path: "/service/tickets", since: q.Since, size: q.PageSize,
+	s := listSpec{op: "list tickets", path: "/service/tickets", since: q.Since, after: q.After, size: q.PageSize,
 		entity: helpdesk.EntityTickets, skip: q.Skip}
 	return stream(ctx, c, s, toTicket)
 }

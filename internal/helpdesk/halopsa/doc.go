@@ -131,4 +131,14 @@
 //     [C-code]. The client tags nothing; ParseCallback reports agent_id as
 //     Actor [INF: that agent_id is the actor, not the assignee], and Me
 //     returns the API agent, so the callback layer can drop echoes.
+//   - Resume: the client is not a syncer.Resumer, so an interrupted
+//     backfill starts again from page 1. Halo's documented list parameters
+//     page by page_no (an offset) and filter on dates [C-code R14]; no
+//     filter selects the records after an id, and the ordering key for
+//     ids is not documented. Resuming at a page number is not safe: a
+//     record deleted, or moved out of the window, between the crash and
+//     the restart shifts every later page and one record would be
+//     skipped.
+//   - Clock: PSATime reads Halo's clock from the Date header of its
+//     latest answer (syncer.PSAClock).
 package halopsa

@@ -48,6 +48,26 @@ type Faults struct {
 	token float64
 	// pageSeen counts requests per page fault (index in s.Pages).
 	pageSeen map[int]int
+	// now is the PSA's clock (World.Now), sent in every answer's Date
+	// header as a PSA sends its own (net/http would send the host's).
+	now func() time.Time
+}
+
+// setClock sets the clock of the Date header.
+func (f *Faults) setClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = now
+}
+
+// date sets the Date header from the PSA's clock.
+func (f *Faults) date(w http.ResponseWriter) {
+	f.mu.Lock()
+	now := f.now
+	f.mu.Unlock()
+	if now != nil {
+		w.Header().Set("Date", now().UTC().Format(http.TimeFormat))
+	}
 }
 
 // NewFaults returns a fault injector seeded for repeatable runs.
@@ -138,6 +158,7 @@ type ErrorWriters struct {
 // for which skip returns true (token endpoints, discovery) pass untouched.
 func (f *Faults) Wrap(next http.Handler, ew ErrorWriters, skip func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.date(w)
 		if skip != nil && skip(r) {
 			next.ServeHTTP(w, r)
 			return

@@ -65,6 +65,7 @@ func New(provider string, o Options) (Emulator, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Faults.setClock(o.World.Now)
 	return f(o)
 }
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -145,6 +146,7 @@ type TimeEntry struct {
 type World struct {
 	mu         sync.RWMutex
 	now        func() time.Time
+	skew       atomic.Int64 // SetClockSkew, in nanoseconds
 	nextID     int64
 	companies  []Company // sorted by ID
 	contacts   []Contact
@@ -210,8 +212,16 @@ func NewWorld(now func() time.Time) *World {
 	}
 }
 
-// Now returns the World's current time, UTC, truncated to milliseconds.
-func (w *World) Now() time.Time { return w.now().UTC().Truncate(time.Millisecond) }
+// Now returns the World's current time, UTC, truncated to milliseconds:
+// the PSA's clock, which stamps its records and its answers' Date header.
+func (w *World) Now() time.Time {
+	return w.now().Add(time.Duration(w.skew.Load())).UTC().Truncate(time.Millisecond)
+}
+
+// SetClockSkew sets the PSA's clock d ahead of the clock the World was
+// made with (negative: behind), as a PSA whose clock is off from the
+// reconciler's is: records are stamped, and answers dated, with it.
+func (w *World) SetClockSkew(d time.Duration) { w.skew.Store(int64(d)) }
 
 // Subscribe registers f to receive every change. f runs synchronously
 // after the edit; it must not call back into World edits.

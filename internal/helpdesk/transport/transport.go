@@ -109,6 +109,7 @@ type Client struct {
 	limiter *rate.Limiter
 	sem     chan struct{}
 	sleep   func(context.Context, time.Duration) error
+	clock   serverClock
 }
 
 // New returns a Client for cfg.
@@ -267,6 +268,7 @@ func (c *Client) once(ctx context.Context, op string, build RequestFunc) (*Respo
 		return nil, c.errorf(op, helpdesk.ErrTransient, 0, "", scrub(err))
 	}
 	c.count(ctx, res.Header)
+	c.clock.note(res.Header, time.Now())
 	body, err := readBody(res, c.cfg.MaxResponseBytes)
 	res.Body.Close()
 	c.observe(op, strconv.Itoa(res.StatusCode), start)

@@ -434,6 +434,14 @@ func (c *Client) Capabilities() helpdesk.Capabilities {
 	}
 }
 
+// PSATime implements syncer.PSAClock: the PSA's clock, from the Date
+// header of its latest answer (one second's resolution, never ahead of
+// the PSA), plus the time elapsed since; without a recent answer it
+// pings first.
+func (c *Client) PSATime(ctx context.Context) (time.Time, error) {
+	return c.http.ServerTime(ctx, c.Ping)
+}
+
 // Ping implements helpdesk.Provider: GET /organizations (the one call that
 // needs no orgId) and a check that the configured orgId is among them.
 func (c *Client) Ping(ctx context.Context) error {

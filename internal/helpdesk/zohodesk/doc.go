@@ -91,4 +91,11 @@
 // modifiedTimeRange, hours/minutes/seconds may be strings or numbers,
 // parent{id} names the ticket, and the request body allows no unknown
 // fields.
+//
+// The client is not a syncer.Resumer, so an interrupted backfill starts
+// again from page 1: Zoho Desk's list and search endpoints page by offset
+// (from, which stops at 4999) and sort by times only (sortBy:
+// modifiedTime, createdTime, ...); no parameter selects the records after
+// an id or orders by id [C-off R1, 3P R8]. PSATime (syncer.PSAClock)
+// reads Zoho's clock from the Date header of its latest answer.
 package zohodesk
