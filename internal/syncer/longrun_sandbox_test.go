@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -27,68 +28,78 @@ func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
 // emulated PSA, with the PSA's clock moving a minute per request, so that
 // the run lasts many times the overlap. During it, staff edit a ticket
 // whose page was already read and, all along, tickets not yet read. The
-// next incremental run must leave the store equal to the PSA.
+// next incremental run must leave the store equal to the PSA. It does
+// so with the PSA's clock on time, 10 minutes behind ours (so that the
+// run's start must be read from the PSA's clock: ours would put the
+// watermark past the edit) and 10 minutes ahead.
 func TestSandboxLongRunCoversChangesMadeDuringIt(t *testing.T) {
 	for _, spec := range psaSpecs {
-		t.Run(spec.name, func(t *testing.T) {
-			e := newSandboxEnv(t, spec, sandboxOpts{tickets: 200})
-			byWire := map[string]int64{}
-			all, _ := e.world.QueryTickets(sandbox.TicketQuery{})
-			for _, tk := range all {
-				byWire[spec.wireID(tk.ID)] = tk.ID
-			}
-			staff := sandbox.UI(e.world.Members()[0].ID)
-			var (
-				mu      sync.Mutex
-				on      = true
-				n       int
-				editedA string // the ticket edited after its page was read
-			)
-			e.reqs.next = &hook{next: http.DefaultTransport, fn: func() {
-				mu.Lock()
-				defer mu.Unlock()
-				if !on {
-					return
-				}
-				n++
-				e.clock.Set(e.clock.Now().Add(time.Minute))
-				if editedA == "" && n >= 4 {
-					for tk, err := range e.st.Tickets(context.Background(), e.scope) {
-						if err != nil {
-							break
-						}
-						if _, err := e.world.UpdateTicket(byWire[tk.ExternalID], staff, func(t *sandbox.Ticket) error {
-							t.Summary = "edited after its page was read"
-							return nil
-						}); err == nil {
-							editedA = tk.ExternalID
-						}
-						break
-					}
-				}
-				// Staff go on editing tickets further down the listing.
-				if i := len(all) - n; i > 0 {
-					_, _ = e.world.UpdateTicket(all[i].ID, staff, func(t *sandbox.Ticket) error {
-						t.Summary += " (edited during the run)"
-						return nil
-					})
-				}
-			}}
-			s := e.syncer(t, func(o *Options) { o.PageSize = 5 })
-			if _, err := s.SyncEntity(context.Background(), helpdesk.EntityTickets, store.TriggerPoll, false); err != nil {
-				t.Fatal(err)
-			}
-			mu.Lock()
-			on, requests, edited := false, n, editedA
-			mu.Unlock()
-			if requests < 12 || edited == "" {
-				t.Fatalf("the run made %d requests and edited %q: too short to outlast the overlap", requests, edited)
-			}
-			e.clock.Set(e.clock.Now().Add(time.Minute))
-			if _, err := s.SyncEntity(context.Background(), helpdesk.EntityTickets, store.TriggerPoll, false); err != nil {
-				t.Fatal(err)
-			}
-			e.compareWorld(t, e.clock.Now().Add(-30*24*time.Hour))
-		})
+		for _, skew := range []time.Duration{0, -10 * time.Minute, 10 * time.Minute} {
+			t.Run(fmt.Sprintf("%s/psa clock %+v", spec.name, skew), func(t *testing.T) {
+				longRun(t, spec, skew)
+			})
+		}
 	}
+}
+
+func longRun(t *testing.T, spec psaSpec, skew time.Duration) {
+	e := newSandboxEnv(t, spec, sandboxOpts{tickets: 200})
+	e.world.SetClockSkew(skew)
+	byWire := map[string]int64{}
+	all, _ := e.world.QueryTickets(sandbox.TicketQuery{})
+	for _, tk := range all {
+		byWire[spec.wireID(tk.ID)] = tk.ID
+	}
+	staff := sandbox.UI(e.world.Members()[0].ID)
+	var (
+		mu      sync.Mutex
+		on      = true
+		n       int
+		editedA string // the ticket edited after its page was read
+	)
+	e.reqs.next = &hook{next: http.DefaultTransport, fn: func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !on {
+			return
+		}
+		n++
+		e.clock.Set(e.clock.Now().Add(time.Minute))
+		if editedA == "" && n >= 4 {
+			for tk, err := range e.st.Tickets(context.Background(), e.scope) {
+				if err != nil {
+					break
+				}
+				if _, err := e.world.UpdateTicket(byWire[tk.ExternalID], staff, func(t *sandbox.Ticket) error {
+					t.Summary = "edited after its page was read"
+					return nil
+				}); err == nil {
+					editedA = tk.ExternalID
+				}
+				break
+			}
+		}
+		// Staff go on editing tickets further down the listing.
+		if i := len(all) - n; i > 0 {
+			_, _ = e.world.UpdateTicket(all[i].ID, staff, func(t *sandbox.Ticket) error {
+				t.Summary += " (edited during the run)"
+				return nil
+			})
+		}
+	}}
+	s := e.syncer(t, func(o *Options) { o.PageSize = 5 })
+	if _, err := s.SyncEntity(context.Background(), helpdesk.EntityTickets, store.TriggerPoll, false); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	on, requests, edited := false, n, editedA
+	mu.Unlock()
+	if requests < 12 || edited == "" {
+		t.Fatalf("the run made %d requests and edited %q: too short to outlast the overlap", requests, edited)
+	}
+	e.clock.Set(e.clock.Now().Add(time.Minute))
+	if _, err := s.SyncEntity(context.Background(), helpdesk.EntityTickets, store.TriggerPoll, false); err != nil {
+		t.Fatal(err)
+	}
+	e.compareWorld(t, e.clock.Now().Add(-30*24*time.Hour))
 }
