@@ -47,12 +47,14 @@
 // A backfill resumes part-way where the provider can say where: a
 // Resumer lists the entity in ascending record ID and honours
 // helpdesk.Query.After. Each page of such a backfill but the last commits
-// Watermark.Cursor (the last record's ID, the window start, and the PSA's
-// time when the backfill first started) in the page's transaction; a
-// restarted backfill lists only the records after it, and the watermark
-// it stores at its end does not pass the first start, so records of pages
-// committed before the crash that changed since are fetched by the next
-// incremental run. Other providers stream in an order no query can resume
+// Watermark.Cursor (the last record's ID, the window start, the PSA's
+// time when the backfill first started and the largest last-updated time
+// committed) in the page's transaction; a restarted backfill lists only
+// the records after it, and stores at its end the watermark an
+// uninterrupted backfill would, which does not pass the first start, so
+// records of pages committed before the crash that changed since are
+// fetched by the next incremental run. ConnectWise and Autotask are
+// Resumers. Zoho Desk and HaloPSA stream in an order no query can resume
 // (page numbers, last-updated order): their interrupted backfill starts
 // again from the beginning of its window, costing the requests of the part
 // already done and nothing else. A cursor a provider cannot use is

@@ -172,6 +172,8 @@ func stream[T any](c *Client, ctx context.Context, op, entity string, q queryBod
 	}
 	return func(yield func([]T, error) bool) {
 		seen := map[int64]struct{}{}
+		var top int64 // the highest id of the pages before this one
+		warned := false
 		for raw, err := range c.pages(ctx, op, entity, q) {
 			if err != nil {
 				yield(nil, fmt.Errorf("autotask: list %s: %w", entity, err))
@@ -179,13 +181,22 @@ func stream[T any](c *Client, ctx context.Context, op, entity string, q queryBod
 			}
 			recs := listing.Records(raw, domainEntity(entity), c.cfg.MaxFieldBytes, conv, skip)
 			out := make([]T, 0, len(recs))
+			pageTop := top
 			for _, r := range recs {
 				if _, dup := seen[r.id]; dup {
 					continue
 				}
 				seen[r.id] = struct{}{}
 				out = append(out, r.v)
+				if r.id < top && !warned {
+					// Resumable relies on id order [I]: say so when it fails.
+					warned = true
+					c.log.WarnContext(ctx, "autotask: a query answered records out of id order; a resumed backfill may miss records",
+						"entity", entity, "id", r.id, "after", top)
+				}
+				pageTop = max(pageTop, r.id)
 			}
+			top = pageTop
 			if len(out) > 0 && !yield(out, nil) {
 				return
 			}

@@ -11,6 +11,10 @@
 // page in a top-level array or the first array of objects in a top-level
 // object, whatever the PSA calls it.
 //
+// Emulators built with New date every answer (the Date header) with the
+// World's clock, which World.SetClockSkew sets ahead of or behind the
+// clock the World was made with, as a PSA whose clock is off.
+//
 // Each PSA's emulator lives in a subpackage (sandbox/connectwise, ...) and
 // renders the World in that PSA's wire format. The emulators share no wire
 // code with the clients in internal/helpdesk/<provider>: each side is
