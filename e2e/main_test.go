@@ -372,6 +372,7 @@ type syncRun struct {
 	Created    int       `json:"created"`
 	Updated    int       `json:"updated"`
 	Unchanged  int       `json:"unchanged"`
+	Requests   int       `json:"requests"`
 	Error      string    `json:"error"`
 	Outcome    string    `json:"outcome"`
 }
