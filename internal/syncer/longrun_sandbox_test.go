@@ -103,3 +103,30 @@ func longRun(t *testing.T, spec psaSpec, skew time.Duration) {
 	}
 	e.compareWorld(t, e.clock.Now().Add(-30*24*time.Hour))
 }
+
+// TestSandboxPSATime reads each emulated PSA's clock, 10 minutes behind
+// ours, through its client: within the Date header's second of it, and
+// never our clock.
+func TestSandboxPSATime(t *testing.T) {
+	for _, spec := range psaSpecs {
+		t.Run(spec.name, func(t *testing.T) {
+			e := newSandboxEnv(t, spec, sandboxOpts{tickets: 10})
+			e.world.SetClockSkew(-10 * time.Minute)
+			e.clock.Set(e.clock.Now().Add(time.Hour)) // since the client's last answer; the ping reads it again
+			if err := e.psa.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c, ok := e.psa.(PSAClock)
+			if !ok {
+				t.Fatal("the client is not a PSAClock")
+			}
+			got, err := c.PSATime(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := e.world.Now(); got.Before(want.Add(-time.Second)) || got.After(want.Add(time.Second)) {
+				t.Errorf("PSA time %v, want %v (ours %v)", got, want, e.clock.Now())
+			}
+		})
+	}
+}
