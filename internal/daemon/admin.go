@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"github.com/horizon/reconciler/internal/account"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/reconcile"
+	"github.com/horizon/reconciler/internal/smoke"
+	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/ui"
 )
 
@@ -68,6 +71,26 @@ func (s source) Account() *account.Account {
 	return a
 }
 
+// lastSmoke reads the last finished smoke test from the sync run log,
+// where every run records itself (trigger smoke); one still running is
+// not a verdict yet.
+func (s source) lastSmoke(ctx context.Context) (ui.SmokeResult, bool, error) {
+	a := s.Account()
+	if a == nil {
+		return ui.SmokeResult{}, false, nil
+	}
+	runs, err := s.d.o.Store.SyncRuns(ctx, a.Scope, store.SyncRunFilter{Trigger: smoke.Trigger, Limit: 5})
+	if err != nil {
+		return ui.SmokeResult{}, false, err
+	}
+	for _, run := range runs {
+		if !run.FinishedAt.IsZero() {
+			return ui.SmokeResult{At: run.FinishedAt, OK: run.Failed == 0 && run.Error == "", Detail: run.Error}, true, nil
+		}
+	}
+	return ui.SmokeResult{}, false, nil
+}
+
 func (s source) State() ui.State {
 	s.d.board.mu.Lock()
 	defer s.d.board.mu.Unlock()
@@ -83,7 +106,7 @@ func (d *Daemon) adminEnabled() bool {
 
 // listenAdmin opens the admin listener and builds the status pages.
 func (d *Daemon) listenAdmin() (*http.Server, net.Listener, error) {
-	h, err := ui.New(ui.Options{Source: source{d}, Token: d.o.AdminToken, Logger: d.log})
+	h, err := ui.New(ui.Options{Source: source{d}, Token: d.o.AdminToken, Logger: d.log, Smoke: source{d}.lastSmoke})
 	if err != nil {
 		return nil, nil, err
 	}

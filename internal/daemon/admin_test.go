@@ -1,9 +1,14 @@
 package daemon_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/horizon/reconciler/internal/smoke"
+	"github.com/horizon/reconciler/internal/store"
 )
 
 // TestStatusPagesFollowTheDaemon: the admin listener serves the pages,
@@ -53,4 +58,35 @@ func breakFile(t *testing.T, file string) {
 	if err := os.Rename(tmp, file); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOverviewShowsLastSmokeTest: the overview's smoke line is the last
+// finished run in the sync run log, red with its first failure.
+func TestOverviewShowsLastSmokeTest(t *testing.T) {
+	r := start(t)
+	eventually(t, "the overview", func() bool {
+		_, body := get(t, r.admin+"/ui/")
+		return strings.Contains(body, "never run")
+	})
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+r.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	scope := store.Scope{Account: "daemon-test", Provider: "connectwise"}
+	sr := store.SyncRun{Trigger: smoke.Trigger, Entity: smoke.Entity, TicketID: "4711", StartedAt: time.Now().UTC()}
+	id, err := st.StartSyncRun(ctx, scope, sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr.ID, sr.FinishedAt, sr.Created, sr.Failed = id, time.Now().UTC(), 6, 1
+	sr.Error = "callback: no callback within 60s"
+	if err := st.FinishSyncRun(ctx, scope, sr); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the failed smoke test on the overview", func() bool {
+		_, body := get(t, r.admin+"/ui/")
+		return strings.Contains(body, "callback: no callback within 60s")
+	})
 }
