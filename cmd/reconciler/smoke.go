@@ -72,10 +72,12 @@ func (m *Main) smoke(ctx context.Context, f smokeFlags) error {
 		return &exitError{code: ExitFailure, err: err}
 	}
 	defer release()
-	// Leave time for the write steps after waiting for callbacks and polls.
-	pollWait := max(f.timeout-a.Config.Smoke.CallbackTimeout.Std()-time.Minute, 10*time.Second)
+	// Wait for the daemon's next poll (sync.pollInterval and a minute), but
+	// leave time for the write steps after waiting for callbacks and polls.
+	pollWait := min(a.Config.Sync.PollInterval.Std()+time.Minute,
+		max(f.timeout-a.Config.Smoke.CallbackTimeout.Std()-time.Minute, 10*time.Second))
 	rep, err := smoke.Run(ctx, smoke.Options{Provider: a.Provider, Store: a.Store, Scope: a.Scope, Config: a.Config,
-		Writer: smoke.AccountWriter(a, !daemon), Syncer: a.Syncer, Daemon: daemon, Keep: f.keep, File: f.file,
+		Writer: smoke.AccountWriter(a, !daemon), Syncer: a.Syncer, Daemon: daemon, Keep: f.keep, File: f.file, Webhooks: a.WebhookSpec(),
 		Logger: m.Logger, PollWait: pollWait})
 	if err != nil {
 		return &exitError{code: ExitFailure, err: err}

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,22 @@ type fakePSA struct {
 	// onCreate runs after a ticket is made (the daemon's callback, a
 	// poll).
 	onCreate func(t helpdesk.Ticket)
+	// hooks are the webhook registrations the PSA holds.
+	hooks []helpdesk.Webhook
+}
+
+// DesiredWebhooks asks for one managed registration of spec's URL.
+func (p *fakePSA) DesiredWebhooks(spec helpdesk.WebhookSpec) []helpdesk.Webhook {
+	return []helpdesk.Webhook{{Key: "tickets", Name: "horizon tickets", URL: spec.URL, Events: spec.Events, Active: true, Managed: true}}
+}
+
+func (p *fakePSA) Webhooks(context.Context) ([]helpdesk.Webhook, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(p.hooks), nil
 }
 
 var fakeStatuses = []helpdesk.PicklistValue{

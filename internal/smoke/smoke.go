@@ -124,9 +124,14 @@ type Options struct {
 	// Keep leaves the test ticket open.
 	Keep bool
 	// File is the horizon.yaml path, for the commands a failure names.
-	File    string
-	Metrics *metrics.Metrics // nil: none
-	Logger  *slog.Logger     // nil: slog.Default()
+	File string
+	// Webhooks is what the file asks of the PSA's webhooks; when no
+	// callback came, the PSA's registrations are compared with it to tell
+	// a webhook not (yet) registered from callbacks that do not arrive.
+	// Zero: not compared.
+	Webhooks helpdesk.WebhookSpec
+	Metrics  *metrics.Metrics // nil: none
+	Logger   *slog.Logger     // nil: slog.Default()
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Tick is how often the store is looked at while waiting (default

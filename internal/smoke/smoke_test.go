@@ -55,9 +55,37 @@ func TestRun(t *testing.T) {
 		{name: "no daemon: one poll tells polling works", setup: func(t *testing.T, e *fakeEnv) { e.opts.Daemon = false },
 			want:    strings.Replace(allPass, "callback=pass", "callback=fail", 1),
 			details: map[string][]string{StepCallback: {"no daemon runs for this account", "polling works"}}},
-		{name: "neither callback nor polling", setup: func(t *testing.T, e *fakeEnv) {},
-			want:    strings.Replace(allPass, "callback=pass", "callback=fail", 1),
-			details: map[string][]string{StepCallback: {"polling did not bring it either", "reconciler logs sync -f horizon.yaml"}}},
+		{name: "neither callback nor a poll within the wait: polling is not blamed", setup: func(t *testing.T, e *fakeEnv) {},
+			want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			details: map[string][]string{StepCallback: {"no poll of tickets ran within the",
+				"(the daemon polls every 5m0s, sync.pollInterval), so polling was not tested", "reconciler logs sync -f horizon.yaml"}}},
+		{name: "a poll ran and missed the ticket", setup: func(t *testing.T, e *fakeEnv) {
+			e.psa.onCreate = func(helpdesk.Ticket) {
+				// The daemon's poll, dated after the callback step began.
+				at := time.Now().UTC().Add(time.Minute)
+				ctx := context.Background()
+				id, err := e.opts.Store.StartSyncRun(ctx, e.opts.Scope, store.SyncRun{Trigger: store.TriggerPoll, Entity: helpdesk.EntityTickets, StartedAt: at})
+				if err == nil {
+					err = e.opts.Store.FinishSyncRun(ctx, e.opts.Scope, store.SyncRun{ID: id, Trigger: store.TriggerPoll,
+						Entity: helpdesk.EntityTickets, StartedAt: at, FinishedAt: at.Add(time.Second), Outcome: store.RunOK})
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}, want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			details: map[string][]string{StepCallback: {"polling did not bring it either: the daemon's poll of tickets at",
+				"ran and missed it (check reconciler logs sync -f horizon.yaml)"}}},
+		{name: "the webhook was not registered when the ticket was made", setup: func(t *testing.T, e *fakeEnv) {
+			e.opts.Webhooks = helpdesk.WebhookSpec{URL: "https://h.example/callbacks/halopsa", Events: []helpdesk.Event{"ticket.created"}}
+		}, want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			details: map[string][]string{StepCallback: {"no callback within 300ms: when the test ticket was made, the PSA did not hold the webhook the file asks for: \"horizon tickets\" (missing)",
+				"reconciler apply -f horizon.yaml"}}},
+		{name: "the webhook registered but no callback", setup: func(t *testing.T, e *fakeEnv) {
+			e.opts.Webhooks = helpdesk.WebhookSpec{URL: "https://h.example/callbacks/halopsa", Events: []helpdesk.Event{"ticket.created"}}
+			e.psa.hooks = e.psa.DesiredWebhooks(e.opts.Webhooks)
+		}, want: strings.Replace(allPass, "callback=pass", "callback=fail", 1),
+			details: map[string][]string{StepCallback: {"no callback within 300ms: callbacks are not reaching Horizon"}}},
 		{name: "a write refused names the step and reason", setup: func(t *testing.T, e *fakeEnv) {
 			e.callbacks(t)
 			e.writer.refuse = map[string]string{OpAssign: "ConnectWise refused: member jdoe is inactive"}

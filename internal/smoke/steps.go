@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/store"
@@ -135,6 +136,9 @@ func (r *run) callback(ctx context.Context) outcome {
 	id := r.ticket.ExternalID
 	start := r.o.Now()
 	timeout := r.o.Config.Smoke.CallbackTimeout.Std()
+	// A webhook registered after the ticket was made never calls back for
+	// its creation (the daemon registers them after its first backfill).
+	missing := r.webhooksMissing(ctx)
 	if r.o.Config.Callbacks == nil {
 		out := fail(r.fileName(), "the file declares no callbacks: Horizon learns of PSA changes only by polling")
 		return r.byPolling(ctx, start, out)
@@ -185,10 +189,14 @@ func (r *run) callback(ctx context.Context) outcome {
 	if len(rejected) > 0 {
 		msg = fmt.Sprintf("callbacks reach Horizon but are refused (%s): the webhook's secret in the PSA no longer matches callbacks.secret; run %s",
 			rejected[0].Reason, r.cmd("apply"))
+	} else if missing != "" {
+		msg = fmt.Sprintf("no callback within %s: when the test ticket was made, the PSA did not hold the webhook the file asks for: %s "+
+			"(the daemon registers webhooks on its first reconcile, after the backfill; see %s, or run %s)",
+			round(timeout), missing, r.cmd("plan"), r.cmd("apply"))
 	}
 	if !r.o.Daemon {
 		msg = "no daemon runs for this account (reconciler run), so no callback can land; " + msg
-	} else if suppressesOwn[r.o.Scope.Provider] && len(rejected) == 0 {
+	} else if suppressesOwn[r.o.Scope.Provider] && len(rejected) == 0 && missing == "" {
 		return r.unverified(ctx, start, polledAt)
 	}
 	out := fail(r.cmd("logs callbacks"), "%s", msg)
@@ -198,6 +206,28 @@ func (r *run) callback(ctx context.Context) outcome {
 		return out
 	}
 	return r.byPolling(ctx, start, out)
+}
+
+// webhooksMissing names the webhook registrations the file asks for that
+// the PSA does not hold as asked, "" when all are there or when that
+// cannot be told (no spec, or the PSA did not answer).
+func (r *run) webhooksMissing(ctx context.Context) string {
+	spec := r.o.Webhooks
+	if spec.URL == "" {
+		return ""
+	}
+	observed, err := r.o.Provider.Webhooks(ctx)
+	if err != nil {
+		r.o.Logger.WarnContext(ctx, "smoke: list the PSA's webhooks", "err", helpdesk.RedactURL(err.Error(), spec.Secret))
+		return ""
+	}
+	var names []string
+	for _, ws := range callback.CompareWebhooks(r.o.Provider.DesiredWebhooks(spec), observed, spec.Secret) {
+		if ws.State == callback.WebhookMissing || ws.State == callback.WebhookDiffers {
+			names = append(names, fmt.Sprintf("%q (%s)", ws.Name, ws.State))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // suppressesOwn lists the PSAs that, as Horizon registers its webhooks, do
@@ -318,8 +348,30 @@ func (r *run) byPolling(ctx context.Context, start time.Time, out outcome) outco
 		out.detail += fmt.Sprintf("; polling works: the ticket arrived by polling after %s", round(r.o.Now().Sub(start)))
 		return out
 	}
-	out.detail += fmt.Sprintf("; polling did not bring it either after %s (check %s)", round(r.o.Now().Sub(start)), r.cmd("logs sync"))
+	out.detail += "; " + r.notPolled(ctx, start)
 	return r.afterCallback(ctx, out)
+}
+
+// notPolled says why polling did not bring the ticket since start: a poll
+// of tickets that ran and missed it is a fault; no poll within a wait
+// shorter than sync.pollInterval says nothing about polling.
+func (r *run) notPolled(ctx context.Context, start time.Time) string {
+	waited := round(r.o.Now().Sub(start))
+	if !r.o.Daemon {
+		return fmt.Sprintf("polling did not bring it either (check %s)", r.cmd("logs sync"))
+	}
+	runs, err := r.o.Store.SyncRuns(ctx, r.o.Scope, store.SyncRunFilter{Entity: helpdesk.EntityTickets, Trigger: store.TriggerPoll, Since: start})
+	if err != nil {
+		return fmt.Sprintf("not brought by polling within %s either; whether the daemon polled meanwhile is unknown: %v (check %s)", waited, err, r.cmd("logs sync"))
+	}
+	for _, sr := range runs {
+		if !sr.FinishedAt.IsZero() {
+			return fmt.Sprintf("polling did not bring it either: the daemon's poll of tickets at %s ran and missed it (check %s)",
+				sr.FinishedAt.UTC().Format(time.TimeOnly), r.cmd("logs sync"))
+		}
+	}
+	return fmt.Sprintf("no poll of tickets ran within the %s waited (the daemon polls every %s, sync.pollInterval), so polling was not tested (check %s)",
+		waited, r.o.Config.Sync.PollInterval.Std(), r.cmd("logs sync"))
 }
 
 func (r *run) inStore(ctx context.Context, id string) (bool, error) {
