@@ -261,7 +261,10 @@ func (r *run) verifiedSince(ctx context.Context, start time.Time) (*store.Callba
 // back and no other callback came: changes that polling found meanwhile
 // prove callbacks lost; without any, callbacks are not verified.
 func (r *run) unverified(ctx context.Context, start time.Time, polledAt time.Duration) outcome {
-	runs, err := r.o.Store.SyncRuns(ctx, r.o.Scope, store.SyncRunFilter{Entity: helpdesk.EntityTickets, Trigger: store.TriggerPoll, Since: start})
+	// Polls since the smoke test began, not since this step began: a poll
+	// that started while the test ticket was being created may hold both
+	// it and the changes that prove callbacks lost.
+	runs, err := r.o.Store.SyncRuns(ctx, r.o.Scope, store.SyncRunFilter{Entity: helpdesk.EntityTickets, Trigger: store.TriggerPoll, Since: r.rep.StartedAt})
 	changed := 0
 	for _, sr := range runs {
 		changed += sr.Created + sr.Updated
