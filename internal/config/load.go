@@ -107,6 +107,7 @@ func Parse(name string, data []byte, opts LoadOptions) (*Config, []Diagnostic) {
 		return nil, diags
 	}
 	cfg.File = name
+	cfg.namePos = doc.at("/account/name")
 	cfg.ApplyDefaults()
 	cfg.normalize()
 	return cfg, diags

@@ -100,6 +100,9 @@ type Config struct {
 
 	// File is the path the configuration was loaded from.
 	File string `json:"-"`
+	// namePos is where account.name sits in File (for diagnostics that
+	// span files, such as a name used twice).
+	namePos position
 }
 
 // Account identifies the Horizon account.

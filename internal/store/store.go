@@ -323,4 +323,7 @@ type Store interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
 	// ReleaseLease gives the lease up if holder still holds it.
 	ReleaseLease(ctx context.Context, name, holder string) error
+	// Leases returns the unexpired leases whose name starts with prefix,
+	// by name (replicas use it to see each other and share accounts).
+	Leases(ctx context.Context, prefix string) ([]Lease, error)
 }

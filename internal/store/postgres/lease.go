@@ -68,3 +68,28 @@ WHERE name = $1 AND holder = $2`, name, holder)
 	}
 	return nil
 }
+
+// Leases returns the unexpired leases whose name starts with prefix, by
+// the database's clock.
+func (s *Store) Leases(ctx context.Context, prefix string) ([]store.Lease, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, holder, epoch, expires_at FROM leases
+WHERE left(name, length($1)) = $1 AND holder <> '' AND expires_at > clock_timestamp() ORDER BY name`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list leases: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var exp tsScan
+		if err := rows.Scan(&l.Name, &l.Holder, &l.Epoch, &exp); err != nil {
+			return nil, fmt.Errorf("postgres: list leases: %w", err)
+		}
+		l.ExpiresAt = exp.t
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list leases: %w", err)
+	}
+	return out, nil
+}

@@ -63,3 +63,27 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// Leases returns the unexpired leases whose name starts with prefix.
+func (s *Store) Leases(ctx context.Context, prefix string) ([]store.Lease, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, holder, epoch, expires_at FROM leases
+WHERE substr(name, 1, ?) = ? AND holder <> '' AND expires_at > ? ORDER BY name`, len(prefix), prefix, ts(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list leases: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var exp tsScan
+		if err := rows.Scan(&l.Name, &l.Holder, &l.Epoch, &exp); err != nil {
+			return nil, fmt.Errorf("sqlite: list leases: %w", err)
+		}
+		l.ExpiresAt = exp.t
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list leases: %w", err)
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ var leaseTests = map[string]func(*testing.T, store.Store){
 	"TakeoverAfterExpiry":   testLeaseTakeover,
 	"InvalidArguments":      testLeaseInvalid,
 	"IndependentLeaseNames": testLeaseNames,
+	"ListByPrefix":          testLeaseList,
 }
 
 func acquire(t *testing.T, s store.Store, name, holder string, ttl time.Duration) store.Lease {
@@ -86,4 +87,30 @@ func testLeaseInvalid(t *testing.T, s store.Store) {
 func testLeaseNames(t *testing.T, s store.Store) {
 	acquire(t, s, "leader/acme", "a", time.Minute)
 	acquire(t, s, "leader/globex", "b", time.Minute)
+}
+
+func testLeaseList(t *testing.T, s store.Store) {
+	acquire(t, s, "replica/a", "a", time.Minute)
+	acquire(t, s, "replica/b", "b", time.Minute)
+	acquire(t, s, "replica/c", "c", time.Minute)
+	acquire(t, s, "replicas", "x", time.Minute)
+	acquire(t, s, "account/acme", "a", time.Minute)
+	noErr(t, "ReleaseLease", s.ReleaseLease(ctx(t), "replica/c", "c"))
+	acquire(t, s, "replica/d", "d", time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := s.Leases(ctx(t), "replica/")
+		noErr(t, "Leases", err)
+		var names []string
+		for _, l := range got {
+			names = append(names, l.Name+"="+l.Holder)
+		}
+		if len(names) == 2 && names[0] == "replica/a=a" && names[1] == "replica/b=b" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Leases(replica/) = %v, want the live a and b only (c released, d expired)", names)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
