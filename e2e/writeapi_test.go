@@ -73,8 +73,8 @@ writeback:
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`horizon_writeback_total{op="note.create",provider="halopsa",result="done"} 1`,
-		`horizon_outbox_writes_total{kind="note.create",result="done"} 1`, "horizon_writeback_duration_seconds_count", "horizon_outbox_pending "} {
+	for _, want := range []string{`horizon_writeback_total{account="e2e",op="note.create",provider="halopsa",result="done"} 1`,
+		`horizon_outbox_writes_total{account="e2e",kind="note.create",result="done"} 1`, "horizon_writeback_duration_seconds_count{account=\"e2e\"", `horizon_outbox_pending{account="e2e"} `} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}

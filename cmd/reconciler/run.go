@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/daemon"
 	"github.com/horizon/reconciler/internal/store"
 )
@@ -51,7 +53,19 @@ func (m *Main) runCommand() *cobra.Command {
 }
 
 func (m *Main) run(ctx context.Context, file string, interval time.Duration) error {
-	if _, err := m.loadConfig(file); err != nil {
+	if config.IsDir(file) {
+		set, err := config.LoadSet([]string{file}, config.LoadOptions{LookupEnv: m.lookupEnv()})
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "reconciler: %v\n", err)
+			return errUnreadable
+		}
+		for _, d := range set.Diagnostics {
+			fmt.Fprintln(m.Stderr, d.String())
+		}
+		if len(set.Configs) == 0 {
+			return errInvalid
+		}
+	} else if _, err := m.loadConfig(file); err != nil {
 		return err
 	}
 	st, err := m.openStore(ctx)

@@ -324,3 +324,10 @@ func answer(w http.ResponseWriter, code int, body any) {
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(body)
 }
+
+// NotFound answers 404 in the API's error shape (code not_found), for
+// paths the mounting server rejects before the API sees them, such as an
+// account it does not run.
+func NotFound(w http.ResponseWriter, msg string) {
+	answer(w, http.StatusNotFound, errorBody("not_found", "", msg))
+}

@@ -63,11 +63,16 @@ func (b *board) passed(p *reconcile.Plan, err error) {
 	})
 }
 
-// source adapts the daemon to the status pages.
-type source struct{ d *Daemon }
+// source adapts an account's runner to the status pages. It looks the
+// runner up on every use: a renamed account is a new runner.
+type source struct{ get func() *runner }
 
 func (s source) Account() *account.Account {
-	_, a := s.d.current()
+	r := s.get()
+	if r == nil {
+		return nil
+	}
+	_, a := r.current()
 	return a
 }
 
@@ -79,7 +84,7 @@ func (s source) lastSmoke(ctx context.Context) (ui.SmokeResult, bool, error) {
 	if a == nil {
 		return ui.SmokeResult{}, false, nil
 	}
-	runs, err := s.d.o.Store.SyncRuns(ctx, a.Scope, store.SyncRunFilter{Trigger: smoke.Trigger, Limit: 5})
+	runs, err := a.Store.SyncRuns(ctx, a.Scope, store.SyncRunFilter{Trigger: smoke.Trigger, Limit: 5})
 	if err != nil {
 		return ui.SmokeResult{}, false, err
 	}
@@ -92,9 +97,13 @@ func (s source) lastSmoke(ctx context.Context) (ui.SmokeResult, bool, error) {
 }
 
 func (s source) State() ui.State {
-	s.d.board.mu.Lock()
-	defer s.d.board.mu.Unlock()
-	st := s.d.board.st
+	r := s.get()
+	if r == nil {
+		return ui.State{}
+	}
+	r.board.mu.Lock()
+	defer r.board.mu.Unlock()
+	st := r.board.st
 	st.ConfigProblems = append([]string(nil), st.ConfigProblems...)
 	return st
 }
@@ -106,7 +115,7 @@ func (d *Daemon) adminEnabled() bool {
 
 // listenAdmin opens the admin listener and builds the status pages.
 func (d *Daemon) listenAdmin() (*http.Server, net.Listener, error) {
-	h, err := ui.New(ui.Options{Source: source{d}, Token: d.o.AdminToken, Logger: d.log, Smoke: source{d}.lastSmoke})
+	h, err := d.statusPages()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,8 +126,8 @@ func (d *Daemon) listenAdmin() (*http.Server, net.Listener, error) {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle(h.Base()+"/", h)
-	mux.Handle("GET /{$}", http.RedirectHandler(h.Base()+"/", http.StatusFound))
+	mux.Handle(ui.DefaultBase+"/", h)
+	mux.Handle("GET /{$}", http.RedirectHandler(ui.DefaultBase+"/", http.StatusFound))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute} // a forced sync or refresh may take a while
 	return srv, ln, nil
@@ -130,4 +139,15 @@ func (d *Daemon) admin() (*http.Server, net.Listener, error) {
 		return nil, nil, nil
 	}
 	return d.listenAdmin()
+}
+
+// statusPages builds the pages: one account's at /ui/, or, for several,
+// the accounts overview at /ui/ and each account's pages under
+// /ui/accounts/{account}/.
+func (d *Daemon) statusPages() (http.Handler, error) {
+	if !d.multi {
+		src := source{get: func() *runner { return d.runnerFor("") }}
+		return ui.New(ui.Options{Source: src, Token: d.o.AdminToken, Logger: d.log, Smoke: src.lastSmoke})
+	}
+	return d.fleetPages()
 }

@@ -1,19 +1,22 @@
-// Package daemon is `reconciler run`: it keeps one account reconciled. It
-// serves /metrics, /healthz, /readyz and the callback endpoint; reconciles
-// on an interval with jitter, on a change of horizon.yaml (debounced) and
-// on SIGHUP; runs the polling sync, the picklist refresh and the callback
-// dispatcher; and never replaces the last good config with an invalid one.
+// Package daemon is `reconciler run`: it keeps accounts reconciled, one
+// per horizon.yaml, from one file, several files or a directory of them.
+// It serves /metrics, /healthz, /readyz, the callback endpoints, the write
+// API and the status pages; for each account it reconciles on an interval
+// with jitter, on a change of its file (debounced) and on SIGHUP; runs the
+// polling sync, the picklist refresh, the callback dispatcher and the
+// write-back worker; and never replaces an account's last good config
+// with an invalid one. An invalid or failing account never affects the
+// others.
 //
 // Several replicas may share one PostgreSQL store: every replica accepts
-// and logs callbacks, and the holder of the account's lease (a row with an
-// epoch, renewed every few seconds) runs the reconcile loop, the polling
-// sync and the dispatcher.
+// and logs callbacks for every account, and the holder of an account's
+// lease (a row with an epoch, renewed every few seconds) runs its
+// reconcile loop, polling sync, dispatcher and write-back. Replicas share
+// the accounts evenly (see share.go).
 package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,14 +24,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/horizon/reconciler/internal/account"
-	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/metrics"
@@ -44,25 +48,35 @@ const (
 
 // Options configure a Daemon.
 type Options struct {
-	ConfigPath string
+	// ConfigPath is an account file or a directory of them (every
+	// non-hidden *.yaml and *.yml); ConfigPaths adds more of either.
+	ConfigPath  string
+	ConfigPaths []string
 	// Listen is the HTTP address (HORIZON_LISTEN_ADDR); Listener, when
 	// set, is used instead (tests, the demo).
 	Listen   string
 	Listener net.Listener
 	Store    store.Store
-	Registry *prometheus.Registry // nil: a new one
+	// Registry holds the process's own collectors; each account's
+	// collectors live in a registry of their own, labelled account=NAME,
+	// and /metrics serves them all. Nil: a new one.
+	Registry *prometheus.Registry
 	Logger   *slog.Logger
 	// ReconcileInterval is the period of reconcile passes (jittered by
 	// ±10 %).
 	ReconcileInterval time.Duration
 	// Debounce shapes reactions to file changes.
 	Debounce Debounce
-	// Holder names this replica in the lease (default: hostname and pid).
+	// Holder names this replica in the leases (default: hostname and
+	// pid).
 	Holder   string
 	LeaseTTL time.Duration
 	// RatePerSecond overrides the PSA client's rate limit (negative: none,
 	// for the sandbox).
 	RatePerSecond float64
+	// HTTPClient carries every account's PSA calls (nil: one client for
+	// the process, so that connections are pooled per PSA host).
+	HTTPClient *http.Client
 	// RetryBase is the first wait after a failed pass whose cause passes
 	// by itself; it doubles per failure up to ReconcileInterval. Default
 	// DefaultRetryBase.
@@ -85,48 +99,53 @@ type Options struct {
 	Retention *retention.Policy
 }
 
+// paths is every path the daemon was given.
+func (o Options) paths() []string {
+	var out []string
+	if o.ConfigPath != "" {
+		out = append(out, o.ConfigPath)
+	}
+	return append(out, o.ConfigPaths...)
+}
+
 // Event is a notable thing the daemon did.
 type Event struct {
-	Kind    string // reconciled, reload, invalid-config, leader, follower
+	Kind    string // reconciled, reload, invalid-config, leader, follower, ...
+	Account string // the account it concerns ("" for the process)
 	Message string
 }
 
-// Daemon runs one account.
+// Daemon runs the accounts of its files.
 type Daemon struct {
-	o       Options
-	m       *metrics.Metrics
-	log     *slog.Logger
-	leader  atomic.Bool
-	handler atomic.Pointer[callback.Receiver]
-	gen     atomic.Pointer[generation]
-	trigger chan struct{}
+	o   Options
+	log *slog.Logger
+	fm  *metrics.Fleet
 
-	// genChanged wakes the leadership loop when a new generation starts.
-	genChanged chan struct{}
+	// multi is true when the daemon was given a directory or several
+	// files: callbacks, the write API and the status pages then name the
+	// account in their paths.
+	multi bool
 
 	// serving is set once the HTTP server serves; storeSeen is when the
-	// store last answered a lease request (Unix nanoseconds): with the
-	// config in force, they are what readiness means.
+	// store last answered a lease request (Unix nanoseconds): with an
+	// account in force, they are what readiness means.
 	serving   atomic.Bool
 	storeSeen atomic.Int64
 
-	// swapMu serialises reloads and rotations, so that neither puts back
-	// a config the other replaced.
-	swapMu sync.Mutex
+	share share // how many accounts this replica may lead
 
-	board board // what the status pages show of the daemon's work
-
-	mu   sync.Mutex
-	cfg  *config.Config // last good config
-	fp   string         // fingerprint of its resolved secrets
-	acct *account.Account
-
-	smoke smokeState // when smoke.auto runs the smoke test
+	reloadMu sync.Mutex // serialises reloads of the file set
+	mu       sync.Mutex
+	runners  map[string]*runner // by file
+	byName   map[string]*runner // by account name
+	problems map[string]string  // file → why no account runs from it
+	runCtx   context.Context
+	wg       sync.WaitGroup
 }
 
-// New checks options and registers the metrics.
+// New checks options.
 func New(o Options) (*Daemon, error) {
-	if o.Store == nil || o.ConfigPath == "" {
+	if o.Store == nil || len(o.paths()) == 0 {
 		return nil, errors.New("daemon: Store and ConfigPath are required")
 	}
 	if o.Registry == nil {
@@ -154,40 +173,38 @@ func New(o Options) (*Daemon, error) {
 		host, _ := os.Hostname()
 		o.Holder = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
-	return &Daemon{o: o, m: metrics.New(o.Registry), log: o.Logger, trigger: make(chan struct{}, 1),
-		genChanged: make(chan struct{}, 1)}, nil
+	if o.HTTPClient == nil {
+		// One transport for every account: connections pool per PSA host.
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	multi := len(o.paths()) > 1 || config.IsDir(o.paths()[0])
+	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi,
+		runners: map[string]*runner{}, byName: map[string]*runner{}, problems: map[string]string{}}, nil
 }
 
-// Metrics returns the daemon's collectors.
-func (d *Daemon) Metrics() *metrics.Metrics { return d.m }
-
-func (d *Daemon) emit(kind, format string, args ...any) {
+func (d *Daemon) emit(kind, account, format string, args ...any) {
 	if d.o.Events != nil {
-		d.o.Events(Event{Kind: kind, Message: fmt.Sprintf(format, args...)})
+		d.o.Events(Event{Kind: kind, Account: account, Message: fmt.Sprintf(format, args...)})
 	}
 }
 
-// Run loads the config (it must be valid to start), serves HTTP and runs
-// the account until ctx ends, then shuts down gracefully: the batch in
-// hand finishes, the lease is released, the server drains.
+// Run loads the accounts (at least one must be valid to start), serves
+// HTTP and runs the accounts until ctx ends, then shuts down gracefully:
+// the batch in hand finishes, the leases are released, the server
+// drains.
 func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil && d.o.Listener != nil {
 			d.o.Listener.Close()
 		}
 	}()
-	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", d.o.ConfigPath, err)
-	}
-	if cfg == nil {
-		d.logDiagnostics(diags)
-		return fmt.Errorf("%s is invalid (%d problems)", d.o.ConfigPath, len(diags))
-	}
-	if err := d.swap(ctx, cfg); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.runCtx = ctx
+	if err := d.start(ctx); err != nil {
 		return err
 	}
-	d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
+	defer d.stopAll()
 	srv, ln, err := d.listen()
 	if err != nil {
 		return err
@@ -197,35 +214,33 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		ln.Close()
 		return err
 	}
-	watcher, err := NewFileWatcher(d.o.ConfigPath)
-	if err != nil {
-		ln.Close()
-		if adminLn != nil {
-			adminLn.Close()
-		}
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
 	changes := make(chan struct{}, 1)
-	goFn(&wg, func() { watcher.Run(ctx, d.o.Debounce, changes, d.log) })
+	var wg sync.WaitGroup
+	for _, p := range d.o.paths() {
+		w, err := NewWatcher(p)
+		if err != nil {
+			ln.Close()
+			if adminLn != nil {
+				adminLn.Close()
+			}
+			return err
+		}
+		goFn(&wg, func() { w.Run(ctx, d.o.Debounce, changes, d.log) })
+	}
 	goFn(&wg, func() { d.serve(srv, ln) })
 	if admin != nil {
 		goFn(&wg, func() { d.serve(admin, adminLn) })
 	}
 	goFn(&wg, func() { d.reloads(ctx, changes) })
-	goFn(&wg, func() { d.receivers(ctx) })
-	goFn(&wg, func() { d.leadership(ctx) })
-	goFn(&wg, func() { d.rotations(ctx) })
+	goFn(&wg, func() { d.heartbeat(ctx) })
 	if adminLn != nil {
 		d.log.Info("status pages", "url", "http://"+adminLn.Addr().String()+"/ui/")
 	}
 	if d.o.Retention != nil {
 		goFn(&wg, func() { retention.Run(ctx, d.o.Store, *d.o.Retention, d.log) })
 	}
-	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", d.o.ConfigPath,
-		"account", cfg.Account.Name, "provider", cfg.Helpdesk.Provider, "store", d.o.Store.Backend())
+	d.log.Info("reconciler running", "listen", ln.Addr().String(), "config", strings.Join(d.o.paths(), ","),
+		"accounts", len(d.accounts()), "store", d.o.Store.Backend(), "holder", d.o.Holder)
 	<-ctx.Done()
 	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
@@ -234,8 +249,244 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		admin.Shutdown(shut)
 	}
 	wg.Wait()
+	d.stopAll()
 	d.log.Info("reconciler stopped")
 	return nil
+}
+
+// start loads every account file and starts a runner for each valid one.
+// With a single file, the file must be valid; with several, at least one.
+func (d *Daemon) start(ctx context.Context) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	files, err := config.Files(d.o.paths())
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, f := range files {
+		if why := d.add(ctx, f); why != "" {
+			failed = append(failed, why)
+		}
+	}
+	d.index()
+	if len(d.accounts()) == 0 {
+		if len(files) == 1 {
+			return errors.New(failed[0])
+		}
+		return fmt.Errorf("no account file of %s is valid:\n  %s", strings.Join(d.o.paths(), ", "), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+// add loads file and starts its account, or records why it cannot run.
+func (d *Daemon) add(ctx context.Context, file string) string {
+	cfg, diags, err := config.Load(file, config.LoadOptions{})
+	why := ""
+	switch {
+	case err != nil:
+		why = fmt.Sprintf("read %s: %v", file, err)
+	case cfg == nil:
+		logDiagnostics(d.log, diags)
+		why = fmt.Sprintf("%s is invalid (%d problems)", file, len(config.SortDiagnostics(diags)))
+	default:
+		if other := d.nameTaken(cfg.Account.Name, file); other != "" {
+			why = fmt.Sprintf("%s: account.name %q is already run from %s: every account file needs its own name", file, cfg.Account.Name, other)
+		}
+	}
+	if why == "" {
+		r := newRunner(d, file)
+		if err := r.swap(ctx, cfg); err != nil {
+			why = fmt.Sprintf("%s: %v", file, err)
+		} else {
+			d.mu.Lock()
+			d.runners[file] = r
+			delete(d.problems, file)
+			d.mu.Unlock()
+			rctx, cancel := context.WithCancel(ctx)
+			r.stop = cancel
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				defer close(r.done)
+				r.run(rctx)
+			}()
+			return ""
+		}
+	}
+	d.log.Error("account not running", "file", file, "why", why)
+	d.emit("invalid-config", "", "%s", why)
+	d.mu.Lock()
+	d.problems[file] = why
+	d.mu.Unlock()
+	d.recordAccounts()
+	return why
+}
+
+// remove stops the account of a file that is gone.
+func (d *Daemon) remove(file string) {
+	d.mu.Lock()
+	r := d.runners[file]
+	delete(d.runners, file)
+	delete(d.problems, file)
+	d.mu.Unlock()
+	if r != nil {
+		r.stop()
+		<-r.done
+		cfg, _ := r.current()
+		d.log.Info("account removed: its file is gone", "file", file, "account", cfg.Account.Name)
+		d.emit("removed", cfg.Account.Name, "account %s removed (%s is gone)", cfg.Account.Name, file)
+	}
+}
+
+func (d *Daemon) stopAll() {
+	d.mu.Lock()
+	rs := make([]*runner, 0, len(d.runners))
+	for _, r := range d.runners {
+		rs = append(rs, r)
+	}
+	d.mu.Unlock()
+	for _, r := range rs {
+		r.stop()
+	}
+	d.wg.Wait()
+}
+
+// nameTaken returns the file of another running account called name.
+func (d *Daemon) nameTaken(name, file string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for f, r := range d.runners {
+		if f == file {
+			continue
+		}
+		if cfg, _ := r.current(); cfg != nil && cfg.Account.Name == name {
+			return f
+		}
+	}
+	return ""
+}
+
+// index rebuilds the account-name index the HTTP routes use.
+func (d *Daemon) index() {
+	d.mu.Lock()
+	by := make(map[string]*runner, len(d.runners))
+	for _, r := range d.runners {
+		if cfg, _ := r.current(); cfg != nil {
+			by[cfg.Account.Name] = r
+		}
+	}
+	d.byName = by
+	n := len(d.runners)
+	d.mu.Unlock()
+	d.share.setAccounts(n)
+	d.recordAccounts()
+}
+
+// runnerFor returns the account called name; "" names the only account
+// of a single-account daemon.
+func (d *Daemon) runnerFor(name string) *runner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if name == "" {
+		if d.multi || len(d.byName) != 1 {
+			return nil
+		}
+		for _, r := range d.byName {
+			return r
+		}
+	}
+	return d.byName[name]
+}
+
+// accounts returns the running accounts, by name.
+func (d *Daemon) accounts() []*runner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := make([]string, 0, len(d.byName))
+	for n := range d.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]*runner, len(names))
+	for i, n := range names {
+		out[i] = d.byName[n]
+	}
+	return out
+}
+
+func (d *Daemon) recordAccounts() {
+	d.mu.Lock()
+	running, notRunning := len(d.runners), len(d.problems)
+	d.mu.Unlock()
+	d.fm.Accounts.WithLabelValues("running").Set(float64(running))
+	d.fm.Accounts.WithLabelValues("not_running").Set(float64(notRunning))
+}
+
+// reloads reacts to file changes and SIGHUP: every account reloads its
+// file (an unchanged one costs a parse), new files start accounts, gone
+// files stop theirs. SIGHUP with nothing changed still reconciles every
+// account now, as `run --help` promises.
+func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+			d.reload(ctx, false)
+		case <-d.o.Reload:
+			d.reload(ctx, true)
+		}
+	}
+}
+
+// reload re-reads the file set.
+func (d *Daemon) reload(ctx context.Context, hup bool) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	files, err := config.Files(d.o.paths())
+	if err != nil {
+		// A directory briefly empty or unreadable (a ConfigMap swap, a
+		// checkout in progress) must not stop every account.
+		d.log.Error("config reload failed; keeping every account as it is", "err", err)
+		return
+	}
+	d.mu.Lock()
+	known := make(map[string]*runner, len(d.runners))
+	for f, r := range d.runners {
+		known[f] = r
+	}
+	d.mu.Unlock()
+	for f := range known {
+		if !slices.Contains(files, f) {
+			d.remove(f)
+		}
+	}
+	for _, f := range files {
+		r := known[f]
+		if r == nil {
+			d.add(ctx, f)
+			continue
+		}
+		switch r.reload(ctx) {
+		case reloadUnchanged:
+			if hup {
+				r.log.Info("SIGHUP: config unchanged; reconciling now")
+				r.Trigger()
+			}
+		case reloadRenamed:
+			d.remove(f)
+			d.add(ctx, f)
+		}
+	}
+	d.index()
+}
+
+func logDiagnostics(log *slog.Logger, diags []config.Diagnostic) {
+	for _, diag := range diags {
+		log.Error("invalid config", "at", fmt.Sprintf("%s:%d:%d", diag.File, diag.Line, diag.Col),
+			"pointer", diag.Pointer, "problem", diag.Message)
+	}
 }
 
 func goFn(wg *sync.WaitGroup, f func()) {
@@ -244,138 +495,6 @@ func goFn(wg *sync.WaitGroup, f func()) {
 		defer wg.Done()
 		f()
 	}()
-}
-
-// current returns the last good config and its account.
-func (d *Daemon) current() (*config.Config, *account.Account) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cfg, d.acct
-}
-
-// swap builds the account for cfg and makes it current.
-func (d *Daemon) swap(ctx context.Context, cfg *config.Config) error {
-	fp, err := secretsFingerprint(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	a, err := account.New(ctx, cfg, account.Options{Store: d.o.Store, Metrics: d.m, Logger: d.log,
-		RatePerSecond: d.o.RatePerSecond, Now: d.o.Now})
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	d.cfg, d.fp, d.acct = cfg, fp, a
-	d.mu.Unlock()
-	d.m.ConfigValid.Set(1)
-	d.m.ConfigInfo.Reset()
-	d.m.ConfigInfo.WithLabelValues(string(cfg.Helpdesk.Provider), cfg.Hash()).Set(1)
-	stale := 0.0
-	if cfg.Callbacks != nil {
-		stale = cfg.Callbacks.StaleAfter.Std().Seconds()
-	}
-	d.m.CallbackStaleThreshold.Set(stale)
-	return nil
-}
-
-// reloads reacts to file changes and SIGHUP: a valid new file (or a
-// rotated secret) replaces the config, and the new generation reconciles
-// at once; an invalid one is logged with every
-// diagnostic and the daemon keeps the last good config. SIGHUP with
-// nothing changed still reconciles now, as `run --help` promises.
-func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changes:
-			d.reload(ctx)
-		case <-d.o.Reload:
-			if d.reload(ctx) == reloadUnchanged {
-				d.log.Info("SIGHUP: config unchanged; reconciling now")
-				d.Trigger()
-			}
-		}
-	}
-}
-
-// reloadOutcome is what a reload did.
-type reloadOutcome int
-
-const (
-	reloadFailed    reloadOutcome = iota // invalid file: the last good one stays
-	reloadUnchanged                      // nothing changed, secrets included
-	reloadSwapped                        // a new generation started
-)
-
-// reload loads the file again. A file that cannot be used counts as a
-// reconcile attempt with result invalid_config: the change it carries is
-// not in force.
-func (d *Daemon) reload(ctx context.Context) reloadOutcome {
-	d.swapMu.Lock()
-	defer d.swapMu.Unlock()
-	cfg, diags, err := config.Load(d.o.ConfigPath, config.LoadOptions{})
-	if err != nil || cfg == nil {
-		d.m.ConfigValid.Set(0)
-		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
-		if err != nil {
-			d.log.Error("config reload failed; keeping the last good config", "err", err)
-		}
-		d.logDiagnostics(diags)
-		d.board.configInvalid(err, diags)
-		d.emit("invalid-config", "%s is invalid: keeping the last good config", d.o.ConfigPath)
-		return reloadFailed
-	}
-	d.mu.Lock()
-	old, oldFP := d.cfg, d.fp
-	d.mu.Unlock()
-	fp, err := secretsFingerprint(ctx, cfg)
-	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
-		d.m.ConfigValid.Set(1) // unchanged, secrets included
-		d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
-		return reloadUnchanged
-	}
-	if err := d.swap(ctx, cfg); err != nil {
-		d.m.ConfigValid.Set(0)
-		d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
-		d.board.configInvalid(err, nil)
-		d.log.Error("config reload failed; keeping the last good config", "err", err)
-		return reloadFailed
-	}
-	d.board.configValid(d.o.ConfigPath, d.o.ReconcileInterval)
-	d.log.Info("config reloaded", "hash", cfg.Hash())
-	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
-	return reloadSwapped
-}
-
-// secretsFingerprint digests the values behind every secret reference, so
-// that a rotated secret (same reference, new value) counts as a change on
-// reload (SIGHUP). The digest never leaves the process.
-func secretsFingerprint(ctx context.Context, cfg *config.Config) (string, error) {
-	h := sha256.New()
-	for _, ref := range cfg.SecretRefs() {
-		v, err := ref.Ref.Resolve(ctx)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", ref.Path, err)
-		}
-		fmt.Fprintf(h, "%s=%d:%s\n", ref.Path, len(v.Reveal()), v.Reveal())
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func (d *Daemon) logDiagnostics(diags []config.Diagnostic) {
-	for _, diag := range diags {
-		d.log.Error("invalid config", "at", fmt.Sprintf("%s:%d:%d", diag.File, diag.Line, diag.Col),
-			"pointer", diag.Pointer, "problem", diag.Message)
-	}
-}
-
-// Trigger asks for a reconcile pass now.
-func (d *Daemon) Trigger() {
-	select {
-	case d.trigger <- struct{}{}:
-	default:
-	}
 }
 
 // jitter spreads d by ±10 %.
@@ -403,4 +522,13 @@ func (d *Daemon) serve(srv *http.Server, ln net.Listener) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		d.log.Error("http server stopped", "err", err)
 	}
+}
+
+// fileLabel is how logs name an account's file: its base name in a
+// directory, the path otherwise.
+func fileLabel(multi bool, file string) string {
+	if multi {
+		return filepath.Base(file)
+	}
+	return file
 }

@@ -180,13 +180,30 @@ func get(t *testing.T, url string) (int, string) {
 func metric(t *testing.T, base, series string) float64 {
 	t.Helper()
 	_, body := get(t, base+"/metrics")
-	re := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(series) + ` (\S+)$`)
+	re := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(ofAccount(series)) + ` (\S+)$`)
 	m := re.FindStringSubmatch(body)
 	if m == nil {
 		return -1
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
+}
+
+// ofAccount adds the test account's label to a series (or a prefix of
+// one: `horizon_leader 1`, `horizon_x{kind="y"}`): every account series
+// carries it, first since labels are sorted.
+func ofAccount(series string) string {
+	const label = `account="daemon-test"`
+	name, rest, _ := strings.Cut(series, " ")
+	if i := strings.IndexByte(name, '{'); i >= 0 {
+		name = name[:i+1] + label + "," + name[i+1:]
+	} else {
+		name += "{" + label + "}"
+	}
+	if strings.Contains(series, " ") {
+		return name + " " + rest
+	}
+	return name
 }
 
 // reconciled waits for the first successful reconcile pass.
@@ -218,7 +235,7 @@ func TestDaemonReadyMetricsAndCallbacks(t *testing.T) {
 		`horizon_callback_stale_after_seconds 900`,
 		`horizon_sync_runs_total{entity="tickets",result="success",trigger="backfill"}`,
 	} {
-		if !strings.Contains(body, want) {
+		if want = ofAccount(want); !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
@@ -301,7 +318,7 @@ func TestDaemonReloadsRotatedSecret(t *testing.T) {
 	waitEvent(t, r, "reload")
 	hash := func() string {
 		_, body := get(t, r.base+"/metrics")
-		m := regexp.MustCompile(`horizon_config_info\{hash="([^"]+)"`).FindStringSubmatch(body)
+		m := regexp.MustCompile(`horizon_config_info\{account="daemon-test",hash="([^"]+)"`).FindStringSubmatch(body)
 		if m == nil {
 			return ""
 		}

@@ -65,7 +65,7 @@ func (f failure) next(wait time.Duration) string {
 
 // recordFailure exports the state after a pass: f is zero after a
 // success; n is the failures in a row.
-func (d *Daemon) recordFailure(f failure, n int) {
+func (d *runner) recordFailure(f failure, n int) {
 	needs := 0.0
 	if f.needsHuman {
 		needs = 1

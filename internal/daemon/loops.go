@@ -25,14 +25,11 @@ type generation struct {
 
 // receivers keeps a callback receiver for the current account (every
 // replica accepts callbacks) and restarts the leader's work when the
-// account changes. It polls the current account a few times a second:
-// cheap, and it needs no extra signalling.
-func (d *Daemon) receivers(ctx context.Context) {
+// account changes (swap signals it).
+func (d *runner) receivers(ctx context.Context) {
 	var stopOld context.CancelFunc
 	var wg sync.WaitGroup
 	var lastAcct *account.Account
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
 	for {
 		cfg, a := d.current()
 		if a != lastAcct {
@@ -47,10 +44,7 @@ func (d *Daemon) receivers(ctx context.Context) {
 				goFn(&wg, func() { rc.Run(rctx) })
 				d.gen.Store(&generation{cfg: cfg, acct: a, rc: rc})
 				d.handler.Store(rc)
-				select {
-				case d.genChanged <- struct{}{}:
-				default:
-				}
+				notify(d.genChanged)
 				if stopOld != nil {
 					stopOld()
 				}
@@ -61,7 +55,7 @@ func (d *Daemon) receivers(ctx context.Context) {
 		case <-ctx.Done():
 			wg.Wait()
 			return
-		case <-tick.C:
+		case <-d.swapped:
 		}
 	}
 }
@@ -83,11 +77,14 @@ func previousSecret(last, a *account.Account) (helpdesk.Secret, time.Time) {
 
 // leadership renews the account's lease and runs the leader's work while
 // it holds it. Losing the lease (or any store error) stops the work at
-// once: two replicas must never both reconcile.
-func (d *Daemon) leadership(ctx context.Context) {
+// once: two replicas must never both reconcile. The replica's share
+// (share.go) decides whether it tries to take a free lease, and when it
+// gives one up for another replica to take.
+func (d *runner) leadership(ctx context.Context) {
 	var stop context.CancelFunc
 	var done chan struct{}
 	var ledGen *generation
+	sh := &d.fleet.share
 	stepDown := func() {
 		if stop != nil {
 			stop()
@@ -97,12 +94,16 @@ func (d *Daemon) leadership(ctx context.Context) {
 		d.leader.Store(false)
 		d.m.Leader.Set(0)
 	}
+	release := func(g *generation) {
+		rel, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d.o.Store.ReleaseLease(rel, leaseName(g.cfg), d.o.Holder)
+		cancel()
+		sh.release(g.cfg.Account.Name)
+	}
 	defer func() {
 		stepDown()
 		if g := d.gen.Load(); g != nil {
-			rel, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			d.o.Store.ReleaseLease(rel, leaseName(g.cfg), d.o.Holder)
-			cancel()
+			release(g)
 		}
 	}()
 	every := d.o.LeaseTTL / 3
@@ -110,28 +111,46 @@ func (d *Daemon) leadership(ctx context.Context) {
 	for {
 		g := d.gen.Load()
 		if g != nil {
-			lease, held := d.renew(ctx, g)
+			name := g.cfg.Account.Name
 			switch {
-			case held && stop != nil && (ledGen != g || lease.Epoch != ledEpoch):
-				// A newer config, or the lease changed hands in between:
-				// stop, then take the lease afresh before leading again.
+			case stop != nil && sh.surplus(name):
+				d.log.Info("giving the account to another replica: this one leads more than its share")
+				d.emit("follower", "handed account %s to another replica (share)", name)
 				stepDown()
-				continue
-			case held && stop == nil:
-				lctx, cancel := context.WithCancel(ctx)
-				stop, done, ledGen, ledEpoch = cancel, make(chan struct{}), g, lease.Epoch
-				d.leader.Store(true)
-				d.m.Leader.Set(1)
-				go func() { defer close(done); d.lead(lctx, g) }()
-			case !held && stop != nil:
-				d.log.Warn("lost the account lease: stepping down")
-				d.emit("follower", "another replica leads this account")
-				stepDown()
+				release(g)
+			case stop == nil && !sh.reserve(name):
+				// Over the share: leave the lease to a replica with room.
+			default:
+				lease, held := d.renew(ctx, g)
+				switch {
+				case held && stop != nil && (ledGen != g || lease.Epoch != ledEpoch):
+					// A newer config, or the lease changed hands in between:
+					// stop, then take the lease afresh before leading again.
+					stepDown()
+					continue
+				case held && stop == nil:
+					lctx, cancel := context.WithCancel(ctx)
+					stop, done, ledGen, ledEpoch = cancel, make(chan struct{}), g, lease.Epoch
+					d.leader.Store(true)
+					d.m.Leader.Set(1)
+					go func() { defer close(done); d.lead(lctx, g) }()
+				case !held && stop != nil:
+					d.log.Warn("lost the account lease: stepping down")
+					d.emit("follower", "another replica leads this account")
+					stepDown()
+					sh.release(name)
+				case !held:
+					sh.release(name)
+				}
 			}
 		}
 		wait := every
 		if g == nil {
 			wait = 200 * time.Millisecond
+		}
+		var grew <-chan struct{}
+		if stop == nil {
+			grew = sh.wait()
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -139,6 +158,8 @@ func (d *Daemon) leadership(ctx context.Context) {
 			t.Stop()
 			return
 		case <-d.genChanged:
+			t.Stop()
+		case <-grew:
 			t.Stop()
 		case <-t.C:
 		}
@@ -149,12 +170,12 @@ func leaseName(cfg *config.Config) string { return account.LeaseName(cfg) }
 
 // renew takes or renews the lease; false on any failure. The lease's
 // epoch tells a renewal from a takeover.
-func (d *Daemon) renew(ctx context.Context, g *generation) (store.Lease, bool) {
+func (d *runner) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 	lctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
 	defer cancel()
 	lease, err := d.o.Store.AcquireLease(lctx, leaseName(g.cfg), d.o.Holder, d.o.LeaseTTL)
 	if err == nil || errors.Is(err, store.ErrLeaseHeld) {
-		d.storeSeen.Store(time.Now().UnixNano()) // the store answered
+		d.fleet.storeSeen.Store(time.Now().UnixNano()) // the store answered
 	} else if ctx.Err() == nil {
 		d.log.Warn("lease renewal failed", "err", err)
 	}
@@ -163,7 +184,7 @@ func (d *Daemon) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 
 // lead runs the leader's work for one generation until ctx ends: reconcile
 // passes, the polling sync and the callback dispatcher.
-func (d *Daemon) lead(ctx context.Context, g *generation) {
+func (d *runner) lead(ctx context.Context, g *generation) {
 	d.log.Info("leading the account", "account", g.cfg.Account.Name, "holder", d.o.Holder)
 	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
 	var wg sync.WaitGroup
@@ -187,7 +208,7 @@ func (d *Daemon) lead(ctx context.Context, g *generation) {
 
 // reconcileLoop runs a pass at once, then on every trigger and every
 // interval (jittered); after a failed pass, sooner (see failure.retryIn).
-func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
+func (d *runner) reconcileLoop(ctx context.Context, g *generation) {
 	failures := 0
 	for {
 		if d.gen.Load() != g {
@@ -221,7 +242,7 @@ func (d *Daemon) reconcileLoop(ctx context.Context, g *generation) {
 // pass is one reconcile: plan, apply, and record the outcome in metrics
 // whatever happens (the deferred block runs on every path). It returns
 // why the pass failed, nil when it succeeded.
-func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
+func (d *runner) pass(ctx context.Context, g *generation) (err error) {
 	start := time.Now()
 	defer func() {
 		result := "success"
@@ -254,7 +275,7 @@ func (d *Daemon) pass(ctx context.Context, g *generation) (err error) {
 }
 
 // record exports what a pass found.
-func (d *Daemon) record(p *reconcile.Plan, res reconcile.Result) {
+func (d *runner) record(p *reconcile.Plan, res reconcile.Result) {
 	for kind, n := range p.DriftByKind(true) {
 		d.m.DriftItems.WithLabelValues(string(kind)).Set(float64(n))
 	}
@@ -273,7 +294,7 @@ func (d *Daemon) record(p *reconcile.Plan, res reconcile.Result) {
 }
 
 // recordOutbox exports the write-back backlog.
-func (d *Daemon) recordOutbox(ctx context.Context, g *generation) {
+func (d *runner) recordOutbox(ctx context.Context, g *generation) {
 	st, err := d.o.Store.OutboxStats(ctx, g.acct.Scope)
 	if err != nil {
 		d.log.Warn("read outbox backlog", "err", err)

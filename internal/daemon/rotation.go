@@ -11,31 +11,39 @@ import (
 // the last one for the grace period), and the leader's first pass of it
 // registers the new secret with the PSA. Every replica rotates at the same
 // instant, since periods are counted from the Unix epoch.
-func (d *Daemon) rotations(ctx context.Context) {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
+func (d *runner) rotations(ctx context.Context) {
 	var failedAt time.Time
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
 		_, a := d.current()
 		now := d.o.Now()
-		if a == nil || a.Rotation == nil || now.Before(a.Rotation.Next) || now.Sub(failedAt) < 30*time.Second {
+		wait := time.Hour // until a swap says otherwise
+		if a != nil && a.Rotation != nil {
+			wait = max(a.Rotation.Next.Sub(now), failedAt.Add(30*time.Second).Sub(now), 0)
+			// A test clock may jump: look again at least every second.
+			wait = min(wait, time.Second)
+		}
+		if a != nil && a.Rotation != nil && wait == 0 {
+			if err := d.rotate(ctx, a.Rotation.Next); err != nil {
+				failedAt = now
+				d.log.Error("callback secret rotation failed; the current secret stays", "err", err)
+			}
 			continue
 		}
-		if err := d.rotate(ctx, a.Rotation.Next); err != nil {
-			failedAt = now
-			d.log.Error("callback secret rotation failed; the current secret stays", "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-d.rotSwapped:
+			t.Stop()
+		case <-t.C:
 		}
 	}
 }
 
 // rotate rebuilds the account of the config in force, which derives the
 // secret of the period that began at since.
-func (d *Daemon) rotate(ctx context.Context, since time.Time) error {
+func (d *runner) rotate(ctx context.Context, since time.Time) error {
 	d.swapMu.Lock()
 	defer d.swapMu.Unlock()
 	cfg, a := d.current()

@@ -4,29 +4,63 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/horizon/reconciler/internal/api"
 )
 
-// routes is the daemon's HTTP surface.
+// routes is the daemon's HTTP surface. Callbacks and the write API name
+// the account in their path (/callbacks/{account}/{provider},
+// /api/v1/accounts/{account}/...); a daemon of one account file also
+// answers the paths without it.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.o.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherers{d}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
-	mux.HandleFunc("/callbacks/", d.callbacks)
-	mux.Handle("/api/v1/", api.New(api.Options{Current: d.writeTarget, Logger: d.log}))
+	mux.HandleFunc("/callbacks/{account}/{provider}", func(w http.ResponseWriter, r *http.Request) {
+		d.callbacks(w, r, r.PathValue("account"))
+	})
+	mux.HandleFunc("/callbacks/{provider}", func(w http.ResponseWriter, r *http.Request) { d.callbacks(w, r, "") })
+	mux.HandleFunc("/api/v1/accounts/{account}/{rest...}", d.accountAPI)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		rn := d.runnerFor("")
+		if rn == nil {
+			apiNoAccount(w, d)
+			return
+		}
+		rn.api().ServeHTTP(w, r)
+	})
 	return mux
 }
 
-// readyz is 200 when the replica can take callbacks: a config is in
-// force, the store answered a lease request within the lease TTL, and
-// the HTTP server serves. It never depends on the PSA: a PSA outage or a
-// first backfill must not take the callback endpoint off the network
-// (PSA health is in the metrics and alerts).
+// gatherers serves the process's collectors and every account's (each
+// labelled with its account).
+type gatherers struct{ d *Daemon }
+
+func (g gatherers) Gather() ([]*dto.MetricFamily, error) {
+	gs := prometheus.Gatherers{g.d.o.Registry}
+	g.d.mu.Lock()
+	for _, r := range g.d.runners {
+		if r.reg != nil {
+			gs = append(gs, r.reg)
+		}
+	}
+	g.d.mu.Unlock()
+	return gs.Gather()
+}
+
+// readyz is 200 when the replica can take callbacks: an account is in
+// force, the store answered within the lease TTL, and the HTTP server
+// serves. It never depends on a PSA: a PSA outage or a first backfill
+// must not take the callback endpoint off the network (PSA health is in
+// the metrics and alerts), and one invalid account file must not take
+// the others' callbacks off it either.
 func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
 	if why := d.notReady(time.Now()); why != "" {
 		http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
@@ -37,10 +71,9 @@ func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
 
 // notReady says why the replica is not ready, or "" when it is.
 func (d *Daemon) notReady(now time.Time) string {
-	cfg, _ := d.current()
 	seen := d.storeSeen.Load()
 	switch {
-	case cfg == nil:
+	case len(d.accounts()) == 0:
 		return "no config loaded"
 	case !d.serving.Load():
 		return "HTTP server not serving"
@@ -52,12 +85,52 @@ func (d *Daemon) notReady(now time.Time) string {
 	return ""
 }
 
-// callbacks hands deliveries to the current receiver.
-func (d *Daemon) callbacks(w http.ResponseWriter, r *http.Request) {
-	rc := d.handler.Load()
+// callbacks hands a delivery to its account's receiver.
+func (d *Daemon) callbacks(w http.ResponseWriter, r *http.Request, name string) {
+	rn := d.runnerFor(name)
+	if rn == nil {
+		d.unknownAccount(w, name, "/callbacks/{account}/{provider}")
+		return
+	}
+	rc := rn.handler.Load()
 	if rc == nil {
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
 	}
 	rc.ServeHTTP(w, r)
+}
+
+// unknownAccount answers 404 for a path naming no account this process
+// runs (or none, when it runs several).
+func (d *Daemon) unknownAccount(w http.ResponseWriter, name, pattern string) {
+	if name == "" {
+		http.Error(w, "this reconciler runs several accounts: name one, "+pattern, http.StatusNotFound)
+		return
+	}
+	http.Error(w, fmt.Sprintf("no account %q here", clip(name, 64)), http.StatusNotFound)
+}
+
+// accountAPI serves /api/v1/accounts/{account}/... with the account's
+// own write API (its own token), as if called at /api/v1/....
+func (d *Daemon) accountAPI(w http.ResponseWriter, r *http.Request) {
+	rn := d.runnerFor(r.PathValue("account"))
+	if rn == nil {
+		api.NotFound(w, fmt.Sprintf("no account %q here", clip(r.PathValue("account"), 64)))
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/api/v1/" + r.PathValue("rest")
+	r2.URL.RawPath = ""
+	rn.api().ServeHTTP(w, r2)
+}
+
+func apiNoAccount(w http.ResponseWriter, d *Daemon) {
+	api.NotFound(w, "this reconciler runs several accounts: name one, /api/v1/accounts/{account}/...")
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
 }

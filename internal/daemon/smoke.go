@@ -64,7 +64,7 @@ func riskFingerprint(cfg *config.Config, secrets string) string {
 }
 
 // afterApply requests a smoke test when the apply followed a risky change.
-func (d *Daemon) afterApply(g *generation, res reconcile.Result) {
+func (d *runner) afterApply(g *generation, res reconcile.Result) {
 	d.mu.Lock()
 	fp := riskFingerprint(g.cfg, d.fp)
 	d.mu.Unlock()
@@ -90,7 +90,7 @@ func (d *Daemon) afterApply(g *generation, res reconcile.Result) {
 
 // smokeLoop runs the smoke test when one is due, while this replica leads
 // the generation. It does nothing unless smoke.auto is true.
-func (d *Daemon) smokeLoop(ctx context.Context, g *generation) {
+func (d *runner) smokeLoop(ctx context.Context, g *generation) {
 	if !g.cfg.Smoke.Auto {
 		return
 	}
@@ -116,7 +116,7 @@ func (d *Daemon) smokeLoop(ctx context.Context, g *generation) {
 
 // runSmoke runs one smoke test on the leader: the daemon receives the
 // callback and its write-back worker delivers the writes.
-func (d *Daemon) runSmoke(ctx context.Context, g *generation, reason string) {
+func (d *runner) runSmoke(ctx context.Context, g *generation, reason string) {
 	d.log.Info("running the smoke test", "reason", reason)
 	timeout := g.cfg.Smoke.CallbackTimeout.Std() + g.cfg.Sync.PollInterval.Std() + 3*time.Minute
 	rctx, cancel := context.WithTimeout(ctx, timeout)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/horizon/reconciler/internal/config"
 )
 
 // Debounce waits, as consul-template's wait {min, max} does: a change is
@@ -25,7 +27,25 @@ var DefaultDebounce = Debounce{Min: 300 * time.Millisecond, Max: 3 * time.Second
 // ConfigMap's symlink swap, is seen.
 type FileWatcher struct {
 	w    *fsnotify.Watcher
-	base string
+	base string // "" when watching a directory of account files
+}
+
+// NewWatcher watches an account file (see NewFileWatcher) or, for a
+// directory, every account file in it (config.IsAccountFile): a file
+// added, changed or removed is a change.
+func NewWatcher(path string) (*FileWatcher, error) {
+	if !config.IsDir(path) {
+		return NewFileWatcher(path)
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", path, err)
+	}
+	if err := w.Add(path); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watch %s: %w", path, err)
+	}
+	return &FileWatcher{w: w}, nil
 }
 
 // NewFileWatcher starts watching path's directory; changes made after it
@@ -92,11 +112,15 @@ func (fw *FileWatcher) Run(ctx context.Context, d Debounce, out chan<- struct{},
 	}
 }
 
-// relevant keeps events on the file itself and on Kubernetes' ..data
-// symlink swaps.
+// relevant keeps events on the file itself (any account file when base
+// is "") and on Kubernetes' ..data symlink swaps.
 func relevant(ev fsnotify.Event, base string) bool {
 	name := filepath.Base(ev.Name)
-	if name != base && name != "..data" {
+	switch {
+	case name == "..data":
+	case base == "" && config.IsAccountFile(name):
+	case base != "" && name == base:
+	default:
 		return false
 	}
 	return ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0

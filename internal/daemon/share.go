@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// replicaLeasePrefix names the leases replicas hold to show they are
+// alive: "replica/HOLDER".
+const replicaLeasePrefix = "replica/"
+
+// share decides how many accounts this replica may lead, so that N
+// replicas sharing one store each lead about A/N of the A accounts. A
+// replica takes a free account's lease only while it leads fewer than
+// its share, and gives up the surplus (the last by name, so that which
+// ones move is predictable) when it leads more, e.g. after another
+// replica joined. Leases still guarantee one leader per account; the
+// share only spreads them.
+type share struct {
+	mu       sync.Mutex
+	replicas int             // live replicas at the last heartbeat (at least 1)
+	accounts int             // accounts this replica runs
+	led      map[string]bool // accounts this replica leads or is taking
+	changed  chan struct{}   // closed when the share grows
+}
+
+func (s *share) init() {
+	if s.led == nil {
+		s.led, s.changed, s.replicas = map[string]bool{}, make(chan struct{}), 1
+	}
+}
+
+// limit is ceil(accounts / replicas).
+func (s *share) limit() int {
+	if s.accounts == 0 {
+		return 0
+	}
+	return (s.accounts + s.replicas - 1) / s.replicas
+}
+
+// set records the fleet's size; a larger share wakes the waiting
+// accounts at once rather than at their next renewal.
+func (s *share) set(replicas, accounts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	before := s.limit()
+	s.replicas, s.accounts = max(replicas, 1), accounts
+	if s.limit() > before {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+}
+
+// setAccounts records how many accounts this replica runs.
+func (s *share) setAccounts(accounts int) {
+	s.mu.Lock()
+	replicas := s.replicas
+	s.mu.Unlock()
+	s.set(replicas, accounts)
+}
+
+// wait returns a channel closed when the share next grows.
+func (s *share) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	return s.changed
+}
+
+// reserve counts name as led if the share allows one more; the caller
+// then tries the lease and calls release if it did not get it.
+func (s *share) reserve(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	if s.led[name] {
+		return true
+	}
+	if len(s.led) >= s.limit() {
+		return false
+	}
+	s.led[name] = true
+	return true
+}
+
+// release stops counting name.
+func (s *share) release(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	delete(s.led, name)
+}
+
+// surplus reports whether name is one this replica should give up: it
+// leads more than its share and name is among the last by name.
+func (s *share) surplus(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	over := len(s.led) - s.limit()
+	if over <= 0 || !s.led[name] {
+		return false
+	}
+	names := make([]string, 0, len(s.led))
+	for n := range s.led {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return slices.Index(names, name) >= len(names)-over
+}
+
+// leading returns how many accounts this replica leads or is taking.
+func (s *share) leading() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.led)
+}
+
+// heartbeat holds this replica's lease and counts the live replicas
+// every third of the lease TTL, until ctx ends; then it gives its lease
+// up so the others' shares grow at once.
+func (d *Daemon) heartbeat(ctx context.Context) {
+	name := replicaLeasePrefix + d.o.Holder
+	defer func() {
+		rel, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d.o.Store.ReleaseLease(rel, name, d.o.Holder)
+		cancel()
+	}()
+	for {
+		d.beat(ctx, name)
+		t := time.NewTimer(d.o.LeaseTTL / 3)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) beat(ctx context.Context, name string) {
+	bctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
+	defer cancel()
+	if _, err := d.o.Store.AcquireLease(bctx, name, d.o.Holder, d.o.LeaseTTL); err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("replica heartbeat failed", "err", err)
+		}
+		return
+	}
+	d.storeSeen.Store(time.Now().UnixNano())
+	live, err := d.o.Store.Leases(bctx, replicaLeasePrefix)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("count replicas", "err", err)
+		}
+		return
+	}
+	d.mu.Lock()
+	accounts := len(d.runners)
+	d.mu.Unlock()
+	d.share.set(len(live), accounts)
+	d.fm.Replicas.Set(float64(max(len(live), 1)))
+	d.fm.AccountsLed.Set(float64(d.share.leading()))
+}

@@ -1,0 +1,28 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Fleet is the process's own collectors when it runs many accounts
+// (every other collector carries the account label).
+type Fleet struct {
+	Accounts    *prometheus.GaugeVec
+	AccountsLed prometheus.Gauge
+	Replicas    prometheus.Gauge
+}
+
+// NewFleet registers the fleet collectors on reg.
+func NewFleet(reg prometheus.Registerer) *Fleet {
+	f := promauto.With(reg)
+	return &Fleet{
+		Accounts: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "accounts",
+			Help: "Account files this process serves, by state: running, or not_running (invalid file, or an account.name another file already uses)."},
+			[]string{"state"}),
+		AccountsLed: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "accounts_led",
+			Help: "Accounts whose lease this replica holds (it reconciles, syncs and writes back for them)."}),
+		Replicas: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "replicas",
+			Help: "Live replicas sharing the store's accounts, as this replica last counted them."}),
+	}
+}
