@@ -192,19 +192,7 @@ func metric(t *testing.T, base, series string) float64 {
 // ofAccount adds the test account's label to a series (or a prefix of
 // one: `horizon_leader 1`, `horizon_x{kind="y"}`): every account series
 // carries it, first since labels are sorted.
-func ofAccount(series string) string {
-	const label = `account="daemon-test"`
-	name, rest, _ := strings.Cut(series, " ")
-	if i := strings.IndexByte(name, '{'); i >= 0 {
-		name = name[:i+1] + label + "," + name[i+1:]
-	} else {
-		name += "{" + label + "}"
-	}
-	if strings.Contains(series, " ") {
-		return name + " " + rest
-	}
-	return name
-}
+func ofAccount(series string) string { return withLabel(series, `account="daemon-test"`) }
 
 // reconciled waits for the first successful reconcile pass.
 func reconciled(t *testing.T, r *running) {

@@ -110,6 +110,7 @@ func (d *runner) leadership(ctx context.Context) {
 	var ledEpoch int64
 	for {
 		g := d.gen.Load()
+		wait := every
 		if g != nil {
 			name := g.cfg.Account.Name
 			switch {
@@ -141,10 +142,15 @@ func (d *runner) leadership(ctx context.Context) {
 					sh.release(name)
 				case !held:
 					sh.release(name)
+					if !lease.ExpiresAt.IsZero() {
+						// Try again as the holder's lease runs out: a replica
+						// killed without a goodbye is replaced within the TTL.
+						wait = min(max(time.Until(lease.ExpiresAt)+10*time.Millisecond, 10*time.Millisecond), every)
+					}
 				}
 			}
 		}
-		wait := every
+		d.fleet.fm.AccountsLed.Set(float64(sh.leading()))
 		if g == nil {
 			wait = 200 * time.Millisecond
 		}

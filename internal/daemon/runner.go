@@ -215,4 +215,3 @@ func (d *runner) Trigger() {
 	default:
 	}
 }
-

@@ -130,8 +130,7 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		cancel()
 	}()
 	for {
-		d.beat(ctx, name)
-		t := time.NewTimer(d.o.LeaseTTL / 3)
+		t := time.NewTimer(d.beat(ctx, name))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -141,14 +140,19 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) beat(ctx context.Context, name string) {
-	bctx, cancel := context.WithTimeout(ctx, d.o.LeaseTTL/3)
+// beat renews this replica's lease and counts the live ones. It returns
+// when to beat next: a third of the TTL, or sooner, as another replica's
+// lease runs out, so that a replica gone without a goodbye stops counting
+// (and the others' shares grow) as soon as it can.
+func (d *Daemon) beat(ctx context.Context, name string) time.Duration {
+	every := d.o.LeaseTTL / 3
+	bctx, cancel := context.WithTimeout(ctx, every)
 	defer cancel()
 	if _, err := d.o.Store.AcquireLease(bctx, name, d.o.Holder, d.o.LeaseTTL); err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn("replica heartbeat failed", "err", err)
 		}
-		return
+		return every
 	}
 	d.storeSeen.Store(time.Now().UnixNano())
 	live, err := d.o.Store.Leases(bctx, replicaLeasePrefix)
@@ -156,7 +160,13 @@ func (d *Daemon) beat(ctx context.Context, name string) {
 		if ctx.Err() == nil {
 			d.log.Warn("count replicas", "err", err)
 		}
-		return
+		return every
+	}
+	next := every
+	for _, l := range live {
+		if l.Holder != d.o.Holder {
+			next = min(next, max(time.Until(l.ExpiresAt)+10*time.Millisecond, 10*time.Millisecond))
+		}
 	}
 	d.mu.Lock()
 	accounts := len(d.runners)
@@ -164,4 +174,5 @@ func (d *Daemon) beat(ctx context.Context, name string) {
 	d.share.set(len(live), accounts)
 	d.fm.Replicas.Set(float64(max(len(live), 1)))
 	d.fm.AccountsLed.Set(float64(d.share.leading()))
+	return next
 }

@@ -319,7 +319,9 @@ type Store interface {
 	Retention
 
 	// AcquireLease takes or renews the named lease for holder. It returns
-	// ErrLeaseHeld when another holder's lease is unexpired.
+	// ErrLeaseHeld when another holder's lease is unexpired, with that
+	// lease (its holder and expiry, when known) so the caller can try
+	// again as it expires.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
 	// ReleaseLease gives the lease up if holder still holds it.
 	ReleaseLease(ctx context.Context, name, holder string) error

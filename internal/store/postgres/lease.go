@@ -38,7 +38,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	var exp tsScan
 	err := s.pool.QueryRow(ctx, acquireSQL, name, holder, ttl.Microseconds()).Scan(&l.Epoch, &exp)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Lease{}, s.leaseHeld(ctx, name)
+		return s.leaseHeld(ctx, name)
 	}
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("postgres: acquire lease %s: %w", name, err)
@@ -47,15 +47,17 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	return l, nil
 }
 
-func (s *Store) leaseHeld(ctx context.Context, name string) error {
-	var holder string
+// leaseHeld returns the lease another holder has, with ErrLeaseHeld.
+func (s *Store) leaseHeld(ctx context.Context, name string) (store.Lease, error) {
+	l := store.Lease{Name: name}
 	var exp tsScan
-	err := s.pool.QueryRow(ctx, `SELECT holder, expires_at FROM leases WHERE name = $1`, name).Scan(&holder, &exp)
+	err := s.pool.QueryRow(ctx, `SELECT holder, epoch, expires_at FROM leases WHERE name = $1`, name).Scan(&l.Holder, &l.Epoch, &exp)
 	if err != nil {
-		return fmt.Errorf("postgres: acquire lease %s: %w", name, store.ErrLeaseHeld)
+		return store.Lease{}, fmt.Errorf("postgres: acquire lease %s: %w", name, store.ErrLeaseHeld)
 	}
-	return fmt.Errorf("postgres: acquire lease %s: held by %s until %s: %w",
-		name, holder, exp.t.Format(time.RFC3339Nano), store.ErrLeaseHeld)
+	l.ExpiresAt = exp.t
+	return l, fmt.Errorf("postgres: acquire lease %s: held by %s until %s: %w",
+		name, l.Holder, l.ExpiresAt.Format(time.RFC3339Nano), store.ErrLeaseHeld)
 }
 
 // ReleaseLease ends holder's lease now, if holder still holds it. The row

@@ -2,73 +2,24 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/horizon/reconciler/internal/store"
 	"github.com/horizon/reconciler/internal/store/internal/migrate"
+	"github.com/horizon/reconciler/internal/store/pgtest"
 	"github.com/horizon/reconciler/internal/store/storetest"
 )
 
-// serverURL returns HORIZON_TEST_POSTGRES_URL (scripts/with-postgres sets
-// it). Without it the test is skipped, except in CI, where a skipped
-// PostgreSQL test would prove nothing.
-func serverURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("HORIZON_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("HORIZON_TEST_POSTGRES_URL is not set in CI: run the tests under scripts/with-postgres")
-		}
-		t.Skip("HORIZON_TEST_POSTGRES_URL not set; run under scripts/with-postgres")
-	}
-	return u
-}
+func serverURL(t testing.TB) string { return pgtest.ServerURL(t) }
 
-// freshDB creates an empty schema with a random name in the test
-// server's database, dropped at cleanup, and returns a URL whose
-// search_path selects it. A schema is far cheaper than a database to
-// create and drop (no copy of template1, no checkpoint), and running in a
-// schema other than public is itself worth testing.
-func freshDB(t testing.TB) string {
-	t.Helper()
-	base := serverURL(t)
-	buf := make([]byte, 6)
-	rand.Read(buf)
-	name := "horizon_test_" + hex.EncodeToString(buf)
-	admin(t, base, "CREATE SCHEMA "+name)
-	t.Cleanup(func() { admin(t, base, "DROP SCHEMA "+name+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse HORIZON_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func freshDB(t testing.TB) string { return pgtest.FreshURL(t) }
 
-func admin(t testing.TB, base, sql string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to test server: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
+func admin(t testing.TB, base, sql string) { pgtest.Exec(t, base, sql) }
 
 func openFresh(t *testing.T) store.Store {
 	t.Helper()

@@ -40,8 +40,11 @@ func testLeaseAcquireRenew(t *testing.T, s store.Store) {
 	if !renewed.ExpiresAt.After(a.ExpiresAt) {
 		t.Fatalf("renewal did not extend: %v then %v", a.ExpiresAt, renewed.ExpiresAt)
 	}
-	_, err := s.AcquireLease(ctx(t), "leader/acme", "b", time.Minute)
+	held, err := s.AcquireLease(ctx(t), "leader/acme", "b", time.Minute)
 	isErr(t, "AcquireLease b", err, store.ErrLeaseHeld)
+	if held.Holder != "a" || !held.ExpiresAt.Equal(renewed.ExpiresAt) {
+		t.Fatalf("a held lease answers %+v, want a's lease until %v (so b can try as it expires)", held, renewed.ExpiresAt)
+	}
 	noErr(t, "ReleaseLease by non-holder", s.ReleaseLease(ctx(t), "leader/acme", "b"))
 	_, err = s.AcquireLease(ctx(t), "leader/acme", "b", time.Minute)
 	isErr(t, "AcquireLease b after a non-holder's release", err, store.ErrLeaseHeld)
