@@ -1,0 +1,327 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/horizon/reconciler/internal/daemon"
+	"github.com/horizon/reconciler/internal/helpdesk"
+	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
+	"github.com/horizon/reconciler/internal/store"
+
+	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/zohodesk"
+)
+
+// scaleProviders are taken in turn, so a fleet mixes every PSA.
+var scaleProviders = []string{"connectwise", "autotask", "zohodesk", "halopsa"}
+
+// scaleResult is what one fleet run measured.
+type scaleResult struct {
+	accounts       int
+	startup        time.Duration // until every account reconciled and synced
+	heapPerAccount float64       // bytes of Go heap in use per account, sandboxes excluded
+	reconcileMean  time.Duration // mean reconcile pass, from the accounts' histograms
+	callbacks      int           // deliveries sent during the load
+	rate           float64       // deliveries per second achieved
+	p50, p99       time.Duration // callback answer time, seen by the PSA
+	lost           int           // changes not in the store when the load ended (after a grace period)
+}
+
+// callbackTimer sits between the emulated PSAs and the daemon and times
+// every callback's answer, as the PSA would see it.
+type callbackTimer struct {
+	proxy *httputil.ReverseProxy
+	mu    sync.Mutex
+	times []time.Duration
+	fails int
+}
+
+func (c *callbackTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusWriter{ResponseWriter: w}
+	c.proxy.ServeHTTP(rec, r)
+	d := time.Since(start)
+	c.mu.Lock()
+	if r.Method == http.MethodPost {
+		c.times = append(c.times, d)
+		if rec.status >= 300 {
+			c.fails++
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *callbackTimer) reset() {
+	c.mu.Lock()
+	c.times, c.fails = nil, 0
+	c.mu.Unlock()
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// runFleetScale runs n accounts (50 tickets each, every PSA in turn) in
+// one daemon on SQLite, waits until each has reconciled and backfilled,
+// then sends rate changes per second for load, spread over the accounts,
+// each reaching the daemon as the PSA's callback, and checks every one
+// landed in the store.
+func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleResult {
+	root := t.TempDir()
+	dir := filepath.Join(root, "accounts")
+	os.Mkdir(dir, 0o700)
+	ln := listen(t)
+	daemonURL, _ := url.Parse("http://" + ln.Addr().String())
+	timer := &callbackTimer{proxy: httputil.NewSingleHostReverseProxy(daemonURL)}
+	timer.proxy.ErrorLog = nil
+	front := httptest.NewServer(timer)
+	t.Cleanup(front.Close)
+
+	accts := make([]*fleetAccount, n)
+	for i := range accts {
+		accts[i] = newFleetAccount(t, fmt.Sprintf("acct-%04d", i), scaleProviders[i%len(scaleProviders)], 50)
+		// Every ticket in the ingest window, so each account syncs all 50.
+		body := strings.Replace(accts[i].file(t, dir, front.URL, ""), "ingestWindow: 30d", "ingestWindow: 1000d", 1)
+		writeFile(t, filepath.Join(dir, accts[i].name+".yaml"), body)
+	}
+	heapBefore := heapInUse()
+
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(root, "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var mu sync.Mutex
+	reconciled := map[string]bool{}
+	adminLn := listen(t)
+	d, err := daemon.New(daemon.Options{ConfigPath: dir, Listener: ln, AdminListener: adminLn, Store: st, RatePerSecond: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReconcileInterval: time.Hour,
+		Events: func(e daemon.Event) {
+			if e.Kind == "reconciled" {
+				mu.Lock()
+				reconciled[e.Account] = true
+				mu.Unlock()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Minute)
+	pending := slices.Clone(accts)
+	wait := func(what string, cond func() bool) {
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wait("every account reconciled", func() bool { mu.Lock(); defer mu.Unlock(); return len(reconciled) == n })
+	wait("every account's tickets backfilled", func() bool {
+		pending = slices.DeleteFunc(pending, func(a *fleetAccount) bool {
+			c, err := st.Count(context.Background(), store.Scope{Account: a.name, Provider: a.provider}, helpdesk.EntityTickets)
+			return err == nil && c == 50
+		})
+		return len(pending) == 0
+	})
+	res := scaleResult{accounts: n, startup: time.Since(began)}
+	res.heapPerAccount = float64(heapInUse()-heapBefore) / float64(n)
+	res.reconcileMean = reconcileMean(t, "http://"+ln.Addr().String())
+
+	// The load: each change is a staff edit in one account's PSA, which
+	// calls back; the daemon fetches the ticket and stores it.
+	timer.reset()
+	type key struct {
+		acct int
+		id   int64
+	}
+	latest := map[key]string{}
+	ids := make([][]int64, n)
+	for i, a := range accts {
+		tks, _ := a.world.QueryTickets(sandbox.TicketQuery{})
+		for _, tk := range tks {
+			ids[i] = append(ids[i], tk.ID)
+		}
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	loadStart := time.Now()
+	sent := 0
+	for time.Since(loadStart) < load {
+		<-tick.C
+		i := rand.IntN(n)
+		a := accts[i]
+		id := ids[i][rand.IntN(len(ids[i]))]
+		summary := "load " + strconv.Itoa(sent)
+		if _, err := a.world.UpdateTicket(id, sandbox.UI(a.world.Members()[1].ID), func(tk *sandbox.Ticket) error {
+			tk.Summary = summary
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		latest[key{i, id}] = summary
+		sent++
+	}
+	tick.Stop()
+	res.rate = float64(sent) / time.Since(loadStart).Seconds()
+
+	// Nothing lost: every ticket's last change reaches the store.
+	lostDeadline := time.Now().Add(2 * time.Minute)
+	for {
+		res.lost = 0
+		byAcct := map[int]map[string]bool{}
+		for k := range latest {
+			if byAcct[k.acct] == nil {
+				byAcct[k.acct] = storedSummaries(t, st, accts[k.acct])
+			}
+		}
+		for k, s := range latest {
+			if !byAcct[k.acct][s] {
+				res.lost++
+			}
+		}
+		if res.lost == 0 || time.Now().After(lostDeadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	timer.mu.Lock()
+	times := slices.Clone(timer.times)
+	fails := timer.fails
+	timer.mu.Unlock()
+	slices.Sort(times)
+	res.callbacks = len(times)
+	if len(times) > 0 {
+		res.p50 = times[len(times)/2]
+		res.p99 = times[min(len(times)-1, len(times)*99/100)]
+	}
+	if fails > 0 {
+		t.Errorf("%d of %d callbacks were not answered 2xx", fails, len(times))
+	}
+	return res
+}
+
+func storedSummaries(t testing.TB, st store.Store, a *fleetAccount) map[string]bool {
+	out := map[string]bool{}
+	for tk, err := range st.Tickets(context.Background(), store.Scope{Account: a.name, Provider: a.provider}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[tk.Summary] = true
+	}
+	return out
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// reconcileMean reads every account's reconcile histogram.
+func reconcileMean(t testing.TB, base string) time.Duration {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var sum, count float64
+	for _, line := range strings.Split(string(body), "\n") {
+		name, v, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(v, 64)
+		switch {
+		case strings.HasPrefix(name, "horizon_reconcile_duration_seconds_sum{"):
+			sum += f
+		case strings.HasPrefix(name, "horizon_reconcile_duration_seconds_count{"):
+			count += f
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return time.Duration(sum / count * float64(time.Second))
+}
+
+// TestFleetScale runs a small fleet end to end under callback load: every
+// account reconciled and synced, every change a callback announced is
+// in the store. BenchmarkFleet measures the same at 10, 100 and 1,000
+// accounts.
+func TestFleetScale(t *testing.T) {
+	res := runFleetScale(t, 8, 100, 2*time.Second)
+	t.Logf("%+v", res)
+	if res.lost > 0 {
+		t.Errorf("%d changes announced by callbacks never reached the store", res.lost)
+	}
+	if res.callbacks == 0 {
+		t.Error("no callback reached the daemon during the load")
+	}
+}
+
+// BenchmarkFleet: one replica, n accounts of 50 tickets each on SQLite,
+// every PSA in turn, then callbacks at 1,000/s spread over the accounts
+// for 10 s. HORIZON_BENCH_ACCOUNTS picks the sizes (default 10,100,1000).
+func BenchmarkFleet(b *testing.B) {
+	sizes := []int{10, 100, 1000}
+	if s := os.Getenv("HORIZON_BENCH_ACCOUNTS"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("HORIZON_BENCH_ACCOUNTS=%q: want a comma-separated list of account counts", s)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			for range b.N {
+				res := runFleetScale(b, n, 1000, 10*time.Second)
+				b.ReportMetric(float64(res.accounts), "accounts")
+				b.ReportMetric(res.heapPerAccount/(1<<20), "MB/account")
+				b.ReportMetric(float64(res.reconcileMean.Microseconds())/1000, "ms/account-reconcile")
+				b.ReportMetric(res.startup.Seconds(), "s-startup")
+				b.ReportMetric(res.rate, "callbacks/s")
+				b.ReportMetric(float64(res.p50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(res.p99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(res.lost), "lost")
+			}
+		})
+	}
+}
