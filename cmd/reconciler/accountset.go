@@ -84,7 +84,8 @@ func (m *Main) eachAccount(ctx context.Context, af accountFiles, o eachOptions,
 		if err == nil {
 			err = do(ctx, a, w)
 		}
-		out.ExitStatus, out.Error = m.accountStatus(out.Account, err, o.detailed)
+		out.ExitStatus, out.Error = accountStatus(err, o.detailed)
+		m.failure(o.format, out)
 		if buf.Len() > 0 {
 			out.Plan = json.RawMessage(bytes.TrimSpace(buf.Bytes()))
 		}
@@ -114,10 +115,9 @@ func (m *Main) heading(format, text string) {
 	}
 }
 
-// accountStatus prints an account's failure to stderr, naming the
-// account, and returns the status the account alone would have exited
-// with and the failure's message.
-func (m *Main) accountStatus(name string, err error, detailed bool) (int, string) {
+// accountStatus returns the status an account alone would have exited
+// with and the message it would have printed.
+func accountStatus(err error, detailed bool) (int, string) {
 	if detailed {
 		err = detailedExit(err)
 	}
@@ -127,10 +127,26 @@ func (m *Main) accountStatus(name string, err error, detailed bool) (int, string
 	for _, line := range strings.Split(strings.TrimSpace(msg.String()), "\n") {
 		if line = strings.TrimPrefix(line, "reconciler: "); line != "" {
 			lines = append(lines, line)
-			fmt.Fprintf(m.Stderr, "reconciler: account %s: %s\n", name, line)
 		}
 	}
 	return code, strings.Join(lines, "; ")
+}
+
+// failure reports an account's failure under its heading, where a reader
+// of the report looks for it; JSON holds it in the document, so it goes
+// to stderr as well.
+func (m *Main) failure(format string, out accountOutcome) {
+	if out.Error == "" {
+		return
+	}
+	switch format {
+	case reconcile.FormatJSON:
+		fmt.Fprintf(m.Stderr, "reconciler: account %s: %s\n", out.Account, out.Error)
+	case reconcile.FormatMarkdown:
+		fmt.Fprintf(m.Stdout, "> **Failed (exit %d):** %s\n", out.ExitStatus, out.Error)
+	default:
+		fmt.Fprintf(m.Stdout, "Failed (exit %d): %s\n", out.ExitStatus, out.Error)
+	}
 }
 
 // worstStatus is the status of a run over several accounts: the highest

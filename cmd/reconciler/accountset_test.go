@@ -88,9 +88,15 @@ func TestPlanDirectory(t *testing.T) {
 						t.Errorf("stdout lacks %q:\n%s", want, stdout)
 					}
 				}
-				if strings.Contains(stdout, "Plan for account beta") || !strings.Contains(stderr, "reconciler: account beta: ") ||
-					!strings.Contains(stderr, broken+":") {
-					t.Errorf("beta's failure or the invalid file not reported on stderr:\n%s", stderr)
+				failed := heading("beta", beta) + "Failed (exit 3): connect to connectwise: "
+				if tt.name == "detailed" {
+					failed = heading("beta", beta) + "Failed (exit 1): connect to connectwise: "
+				}
+				if strings.Contains(stdout, "Plan for account beta") || !strings.Contains(stdout, failed) {
+					t.Errorf("stdout lacks beta's failure %q:\n%s", failed, stdout)
+				}
+				if !strings.Contains(stderr, broken+":1:1: error: ") {
+					t.Errorf("the invalid file's problems are not on stderr:\n%s", stderr)
 				}
 			case "json":
 				var doc struct {
