@@ -197,3 +197,25 @@ func TestAccountFlag(t *testing.T) {
 		t.Errorf("acme and beta show the same backfill (created, requests) %s: the account was not picked", rows["acme"])
 	}
 }
+
+// TestApplyDirectoryPlanWithErrors: apply of a directory applies nothing
+// of an account whose plan has errors, applies the others, and exits 1.
+func TestApplyDirectoryPlanWithErrors(t *testing.T) {
+	dir, env, _ := accountDir(t, planTail, "acme", "beta")
+	acme := filepath.Join(dir, "acme.yaml")
+	data, _ := os.ReadFile(acme)
+	os.WriteFile(acme, []byte(strings.Replace(string(data), "  unmappedPolicy: ignore\n", "  unmappedPolicy: ignore\n"+ghostMapping, 1)), 0o600)
+	code, stdout, stderr := run(t, env, "", "apply", "-q", dir)
+	if code != ExitInvalid {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitInvalid, stdout, stderr)
+	}
+	acmePart, betaPart, _ := strings.Cut(stdout, "== account beta")
+	for _, want := range []string{"Apply refused: the plan has 1 error; nothing was applied.", "Failed (exit 1): the plan has errors"} {
+		if !strings.Contains(acmePart, want) {
+			t.Errorf("acme's part lacks %q:\n%s", want, acmePart)
+		}
+	}
+	if !strings.Contains(betaPart, "Apply complete: ") || !strings.Contains(betaPart, "== 2 accounts: 1 applied, 1 failed (acme: exit 1)") {
+		t.Errorf("beta not applied after acme's refusal:\n%s", betaPart)
+	}
+}
