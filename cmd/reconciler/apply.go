@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/horizon/reconciler/internal/account"
 	"github.com/horizon/reconciler/internal/reconcile"
 )
 
 func (m *Main) applyCommand() *cobra.Command {
-	var file string
+	var files accountFiles
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
@@ -23,34 +25,51 @@ func (m *Main) applyCommand() *cobra.Command {
 			"Drift that cannot be applied is reported, not hidden. suspend: true in the file stops every write " +
 			"to the PSA.\n\n" +
 			"Like Terraform, a plan with errors (items marked [error], such as a mapping to a helpdesk user that " +
-			"does not exist) applies nothing: apply prints why and exits 1.",
-		Example: "  reconciler apply -f horizon.yaml",
-		Args:    noArgs,
+			"does not exist) applies nothing: apply prints why and exits 1.\n\n" +
+			filesHelp + ": each file is one account, applied in turn with its own PSA client under a heading " +
+			"(== account NAME (PROVIDER, FILE)), then one summary line. An invalid file, or an account that fails " +
+			"or whose plan has errors, is reported and does not stop the others; the exit status is then the " +
+			"highest of any account's. --account NAME applies only that account, as for one file.",
+		Example: "  reconciler apply -f horizon.yaml\n" +
+			"  reconciler apply -f accounts/\n" +
+			"  reconciler apply -f accounts/ --account acme-msp",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.apply(cmd.Context(), file, quiet)
+			return m.apply(cmd.Context(), files, quiet)
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "No progress bar; log lines only.")
 	return cmd
 }
 
-func (m *Main) apply(ctx context.Context, file string, quiet bool) error {
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(quiet)})
+// apply applies the account af names, or each of several.
+func (m *Main) apply(ctx context.Context, af accountFiles, quiet bool) error {
+	o := accountOptions{progress: m.progressFor(quiet)}
+	if af.many() && af.account == "" {
+		return m.eachAccount(ctx, af, eachOptions{verb: "applied", format: reconcile.FormatText, account: o}, applyAccount)
+	}
+	a, closeStore, err := m.openAccount(ctx, af, o)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	return applyAccount(ctx, a, m.Stdout)
+}
+
+// applyAccount plans one account, writes the plan to w, applies it and
+// writes what it did.
+func applyAccount(ctx context.Context, a *account.Account, w io.Writer) error {
 	p, err := a.Reconciler.Plan(ctx)
 	if err != nil {
 		return err
 	}
-	if err := reconcile.WritePlan(m.Stdout, p, reconcile.FormatText); err != nil {
+	if err := reconcile.WritePlan(w, p, reconcile.FormatText); err != nil {
 		return err
 	}
-	fmt.Fprintln(m.Stdout)
+	fmt.Fprintln(w)
 	res := a.Reconciler.Apply(ctx, p)
-	if err := reconcile.WriteResult(m.Stdout, res); err != nil {
+	if err := reconcile.WriteResult(w, res); err != nil {
 		return err
 	}
 	switch {

@@ -22,7 +22,8 @@ func (m *Main) callbacksCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	var file, output string
+	var files accountFiles
+	var output string
 	status := &cobra.Command{
 		Use:   "status -f FILE [-o json]",
 		Short: "Show callback health and the PSA's webhook configuration as Horizon sees it",
@@ -38,17 +39,17 @@ func (m *Main) callbacksCommand() *cobra.Command {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
 				return err
 			}
-			return m.callbackStatus(cmd.Context(), file, output)
+			return m.callbackStatus(cmd.Context(), files, output)
 		},
 	}
-	fileFlag(status, &file)
+	accountFlags(status, &files)
 	status.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
 	cmd.AddCommand(status)
 	return cmd
 }
 
-func (m *Main) callbackStatus(ctx context.Context, file, output string) error {
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+func (m *Main) callbackStatus(ctx context.Context, af accountFiles, output string) error {
+	a, closeStore, err := m.openAccount(ctx, af, accountOptions{})
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,8 @@ func staleAfter(cfg *config.Config) time.Duration {
 }
 
 func (m *Main) widgetsCommand() *cobra.Command {
-	var file, output string
+	var files accountFiles
+	var output string
 	var check bool
 	cmd := &cobra.Command{
 		Use:   "widgets -f FILE [--check] [-o json]",
@@ -92,17 +94,17 @@ func (m *Main) widgetsCommand() *cobra.Command {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
 				return err
 			}
-			return m.widgets(cmd.Context(), file, output, check)
+			return m.widgets(cmd.Context(), files, output, check)
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	cmd.Flags().BoolVar(&check, "check", false, "Check every widget now before showing.")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
 	return cmd
 }
 
-func (m *Main) widgets(ctx context.Context, file, output string, check bool) error {
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+func (m *Main) widgets(ctx context.Context, af accountFiles, output string, check bool) error {
+	a, closeStore, err := m.openAccount(ctx, af, accountOptions{})
 	if err != nil {
 		return err
 	}

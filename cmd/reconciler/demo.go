@@ -164,7 +164,7 @@ func (m *Main) demoSteps(ctx context.Context, files *demoFiles, ln net.Listener,
 		return err
 	}
 	m.say("\n== 2/3 plan")
-	a, closeStore, err := m.openAccount(ctx, files.config, accountOptions{progress: m.progressFor(false), rate: -1})
+	a, closeStore, err := m.openAccount(ctx, oneFile(files.config), accountOptions{progress: m.progressFor(false), rate: -1})
 	if err != nil {
 		ln.Close()
 		return err

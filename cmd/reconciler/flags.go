@@ -48,6 +48,88 @@ func fileArg(cmd *cobra.Command, file *string, args []string) error {
 	return nil
 }
 
+// accountFlags adds the flags of a command that works on accounts: -f
+// FILE|DIR, repeatable, and --account NAME (see accountFiles). The files
+// may also be given as the arguments (reconciler plan accounts/); a
+// command with arguments of its own (trace ticket ID) keeps them and reads
+// its files from -f only. It sets the command's Args.
+func accountFlags(cmd *cobra.Command, af *accountFiles) {
+	own := cmd.Args != nil && reflect.ValueOf(cmd.Args).Pointer() != reflect.ValueOf(noArgs).Pointer()
+	help := "The horizon.yaml to use, or a directory of account files (every *.yaml and *.yml not starting with a dot); repeatable"
+	use := "-f FILE|DIR [--account NAME]"
+	if !own {
+		help += "; the files may also be given as the arguments"
+		use = "[-f] FILE|DIR... [--account NAME]"
+	}
+	cmd.Flags().StringArrayVarP(&af.paths, "file", "f", []string{"horizon.yaml"}, help+".")
+	cmd.Flags().StringVar(&af.account, "account", "", "The account to use when the files hold several: its account.name.")
+	cmd.Use = strings.Replace(cmd.Use, "-f FILE", use, 1)
+	if own {
+		return
+	}
+	cmd.Args = func(cmd *cobra.Command, args []string) error { return fileArgs(cmd, af, args) }
+}
+
+// fileArgs adds the arguments to the files -f names, each file once.
+func fileArgs(cmd *cobra.Command, af *accountFiles, args []string) error {
+	if cmd.HasSubCommands() {
+		for _, a := range args {
+			if !strings.ContainsAny(a, "./\\") { // a bare word is a mistyped subcommand, not a file
+				return noArgs(cmd, []string{a})
+			}
+		}
+	}
+	paths := args
+	if cmd.Flags().Changed("file") || len(args) == 0 {
+		paths = append(slices.Clone(af.paths), args...)
+	}
+	af.paths = nil
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if !seen[filepath.Clean(p)] {
+			seen[filepath.Clean(p)] = true
+			af.paths = append(af.paths, p)
+		}
+	}
+	return nil
+}
+
+// filesHelp says what -f of an account command may name.
+const filesHelp = "-f may name a directory of account files (every *.yaml and *.yml in it not starting with a dot) " +
+	"or be given several times"
+
+// accountHelp is the paragraph addAccountHelp adds.
+const accountHelp = filesHelp + "; --account NAME then picks the account by its account.name. It may be left out " +
+	"when the files hold one account; otherwise, or when NAME is not among them, the command exits 2 listing the " +
+	"accounts there are."
+
+// addAccountHelp explains --account in the help of every command that
+// takes it and does not explain it itself, with an example.
+func addAccountHelp(cmd *cobra.Command) {
+	if cmd.Flags().Lookup("account") != nil && !strings.Contains(cmd.Long, "--account") {
+		long := cmd.Long
+		if long == "" {
+			long = cmd.Short + "."
+		}
+		before, after, found := strings.Cut(long, "\n\nExit status")
+		cmd.Long = strings.TrimRight(before, "\n") + "\n\n" + accountHelp
+		if found {
+			cmd.Long += "\n\nExit status" + after
+		}
+		example, _, _ := strings.Cut(cmd.Example, "\n")
+		if !strings.Contains(example, "-f horizon.yaml") {
+			example = "  " + cmd.CommandPath() + " -f horizon.yaml"
+		}
+		if cmd.Example != "" {
+			cmd.Example += "\n"
+		}
+		cmd.Example += strings.Replace(example, "-f horizon.yaml", "-f accounts/ --account acme-msp", 1)
+	}
+	for _, c := range cmd.Commands() {
+		addAccountHelp(c)
+	}
+}
+
 // checkEnum rejects a flag value outside allowed, listing the valid ones;
 // "" (the flag not given) passes. A filter that silently matches nothing
 // would look like an empty log.

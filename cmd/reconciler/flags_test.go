@@ -58,7 +58,9 @@ var fileCommands = [][]string{
 }
 
 // TestFileArgument: every command that takes -f takes the file as its
-// argument too; -f and an argument that disagree are a usage error.
+// argument too. The account commands read every file -f and the arguments
+// name (the first missing one is the error); for run, -f and an argument
+// that disagree are a usage error.
 func TestFileArgument(t *testing.T) {
 	for _, c := range fileCommands {
 		name := strings.Join(c, " ")
@@ -68,13 +70,17 @@ func TestFileArgument(t *testing.T) {
 			if code != ExitUsage || !strings.Contains(stderr, "missing-by-argument.yaml") {
 				t.Errorf("%s FILE: exit %d, want the argument read as the file:\n%s", name, code, stderr)
 			}
+			several, twoArgs := "a.yaml: no such file", "a.yaml: no such file"
+			if name == "run" {
+				several, twoArgs = "-f a.yaml and the argument b.yaml name different files", "takes one file, got 2 arguments"
+			}
 			code, _, stderr = run(t, nil, "", args("-f", "a.yaml", "b.yaml")...)
-			if code != ExitUsage || !strings.Contains(stderr, "-f a.yaml and the argument b.yaml name different files") {
-				t.Errorf("%s -f a.yaml b.yaml: exit %d:\n%s", name, code, stderr)
+			if code != ExitUsage || !strings.Contains(stderr, several) {
+				t.Errorf("%s -f a.yaml b.yaml: exit %d, want %q:\n%s", name, code, several, stderr)
 			}
 			code, _, stderr = run(t, nil, "", args("a.yaml", "b.yaml")...)
-			if code != ExitUsage || !strings.Contains(stderr, "takes one file, got 2 arguments") {
-				t.Errorf("%s a.yaml b.yaml: exit %d:\n%s", name, code, stderr)
+			if code != ExitUsage || !strings.Contains(stderr, twoArgs) {
+				t.Errorf("%s a.yaml b.yaml: exit %d, want %q:\n%s", name, code, twoArgs, stderr)
 			}
 			code, _, stderr = run(t, nil, "", args("-f", "./same.yaml", "same.yaml")...)
 			if code != ExitUsage || !strings.Contains(stderr, "same.yaml") || strings.Contains(stderr, "different files") {

@@ -28,13 +28,14 @@ func (m *Main) logsCommand() *cobra.Command {
 
 // logFilters are the flags every log command shares.
 type logFilters struct {
-	file, since, output string
-	failed              bool
-	limit               int
+	files         accountFiles
+	since, output string
+	failed        bool
+	limit         int
 }
 
 func (f *logFilters) bind(cmd *cobra.Command) {
-	fileFlag(cmd, &f.file)
+	accountFlags(cmd, &f.files)
 	fl := cmd.Flags()
 	fl.StringVar(&f.since, "since", "", "Only entries from the last D (e.g. 30m, 2h, 7d).")
 	fl.BoolVar(&f.failed, "failed", false, "Only failed entries.")
@@ -53,11 +54,11 @@ func (f *logFilters) sinceTime() (time.Time, error) {
 	return time.Now().Add(-d.Std()), nil
 }
 
-// storeFor loads the file only for its account and provider, and opens
+// storeFor loads the account only for its account and provider, and opens
 // the store: the audit commands read the store and need no PSA
 // credentials.
-func (m *Main) storeFor(ctx context.Context, file string) (store.Store, store.Scope, error) {
-	cfg, err := m.loadConfig(file)
+func (m *Main) storeFor(ctx context.Context, af accountFiles) (store.Store, store.Scope, error) {
+	cfg, err := m.loadAccount(af)
 	if err != nil {
 		return nil, store.Scope{}, err
 	}
@@ -105,7 +106,7 @@ func (m *Main) logsSyncCommand() *cobra.Command {
 }
 
 func (m *Main) logsSync(ctx context.Context, f logFilters, filter store.SyncRunFilter) error {
-	st, scope, err := m.storeFor(ctx, f.file)
+	st, scope, err := m.storeFor(ctx, f.files)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (m *Main) logsCallbacksCommand() *cobra.Command {
 }
 
 func (m *Main) logsCallbacks(ctx context.Context, f logFilters, filter store.CallbackFilter) error {
-	st, scope, err := m.storeFor(ctx, f.file)
+	st, scope, err := m.storeFor(ctx, f.files)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (m *Main) logsWritesCommand() *cobra.Command {
 }
 
 func (m *Main) logsWrites(ctx context.Context, f logFilters, filter store.WriteFilter) error {
-	st, scope, err := m.storeFor(ctx, f.file)
+	st, scope, err := m.storeFor(ctx, f.files)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 func (m *Main) picklistsCommand() *cobra.Command {
-	var file, output string
+	var files accountFiles
+	var output string
 	cmd := &cobra.Command{
 		Use:   "picklists -f FILE [-o json]",
 		Short: "Show the picklist database (statuses, types, priorities, queues, departments)",
@@ -25,24 +26,24 @@ func (m *Main) picklistsCommand() *cobra.Command {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
 				return err
 			}
-			return m.picklists(cmd.Context(), file, output)
+			return m.picklists(cmd.Context(), files, output)
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
 	cmd.AddCommand(m.picklistsRefreshCommand())
 	return cmd
 }
 
 func (m *Main) picklistsRefreshCommand() *cobra.Command {
-	var file string
+	var files accountFiles
 	cmd := &cobra.Command{
 		Use:   "refresh -f FILE",
 		Short: "Refresh the picklist database from the helpdesk now",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+			a, closeStore, err := m.openAccount(ctx, files, accountOptions{})
 			if err != nil {
 				return err
 			}
@@ -55,12 +56,12 @@ func (m *Main) picklistsRefreshCommand() *cobra.Command {
 			return nil
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	return cmd
 }
 
-func (m *Main) picklists(ctx context.Context, file, output string) error {
-	st, scope, err := m.storeFor(ctx, file)
+func (m *Main) picklists(ctx context.Context, af accountFiles, output string) error {
+	st, scope, err := m.storeFor(ctx, af)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,16 @@ func sandboxAccountWith(t *testing.T, f sandboxFlags, tail string) (string, map[
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.stop)
+	env := sandboxEnv(t, sb)
+	file := filepath.Join(t.TempDir(), "horizon.yaml")
+	writeAccountFile(t, file, "cmd-test", sb, tail)
+	return file, env, sb
+}
+
+// sandboxEnv is the environment the commands need against sb: a fresh
+// database and the sandbox's credentials, set in the process too.
+func sandboxEnv(t *testing.T, sb *startedSandbox) map[string]string {
+	t.Helper()
 	env := map[string]string{"HORIZON_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "h.db"),
 		"HORIZON_TEST_CB_SECRET": "cmd-test-callback-secret"}
 	for k, v := range sb.Emulator.Env() {
@@ -50,12 +60,16 @@ func sandboxAccountWith(t *testing.T, f sandboxFlags, tail string) (string, map[
 	for k, v := range env {
 		t.Setenv(k, v) // secret references resolve from the process environment
 	}
-	file := filepath.Join(t.TempDir(), "horizon.yaml")
-	yaml := "apiVersion: horizon/v1\naccount: {name: cmd-test}\n" + sb.Emulator.ConfigFragment(sb.URL) + tail
+	return env
+}
+
+// writeAccountFile writes an account file named account for sb.
+func writeAccountFile(t *testing.T, file, account string, sb *startedSandbox, tail string) {
+	t.Helper()
+	yaml := "apiVersion: horizon/v1\naccount: {name: " + account + "}\n" + sb.Emulator.ConfigFragment(sb.URL) + tail
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return file, env, sb
 }
 
 const planTail = `

@@ -44,6 +44,7 @@ func NewMain() *Main {
 // Run executes the command line args (without the program name).
 func (m *Main) Run(ctx context.Context, args []string) error {
 	root := m.rootCommand()
+	addAccountHelp(root)
 	addExitStatus(root) // after every command is registered, wherever
 	root.SetArgs(args)
 	root.SetIn(m.Stdin)

@@ -15,9 +15,10 @@ import (
 )
 
 type smokeFlags struct {
-	file, output string
-	timeout      time.Duration
-	keep         bool
+	files   accountFiles
+	output  string
+	timeout time.Duration
+	keep    bool
 }
 
 func (m *Main) smokeCommand() *cobra.Command {
@@ -50,7 +51,7 @@ func (m *Main) smokeCommand() *cobra.Command {
 			return m.smoke(cmd.Context(), f)
 		},
 	}
-	fileFlag(cmd, &f.file)
+	accountFlags(cmd, &f.files)
 	fl := cmd.Flags()
 	fl.DurationVar(&f.timeout, "timeout", 3*time.Minute, "Give up after this long; clean-up still runs.")
 	fl.StringVarP(&f.output, "output", "o", smoke.FormatText, "Output format: text (a table) or json.")
@@ -62,7 +63,7 @@ func (m *Main) smokeCommand() *cobra.Command {
 func (m *Main) smoke(ctx context.Context, f smokeFlags) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	a, closeStore, err := m.openAccount(ctx, f.file, accountOptions{})
+	a, closeStore, err := m.openAccount(ctx, f.files, accountOptions{})
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (m *Main) smoke(ctx context.Context, f smokeFlags) error {
 	pollWait := min(a.Config.Sync.PollInterval.Std()+time.Minute,
 		max(f.timeout-a.Config.Smoke.CallbackTimeout.Std()-time.Minute, 10*time.Second))
 	rep, err := smoke.Run(ctx, smoke.Options{Provider: a.Provider, Store: a.Store, Scope: a.Scope, Config: a.Config,
-		Writer: smoke.AccountWriter(a, !daemon), Syncer: a.Syncer, Daemon: daemon, Keep: f.keep, File: f.file, Webhooks: a.WebhookSpec(),
+		Writer: smoke.AccountWriter(a, !daemon), Syncer: a.Syncer, Daemon: daemon, Keep: f.keep, File: a.Config.File, Webhooks: a.WebhookSpec(),
 		Logger: m.Logger, PollWait: pollWait})
 	if err != nil {
 		return &exitError{code: ExitFailure, err: err}

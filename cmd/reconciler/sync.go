@@ -12,7 +12,8 @@ import (
 )
 
 func (m *Main) syncCommand() *cobra.Command {
-	var file, entity, ticket string
+	var files accountFiles
+	var entity, ticket string
 	var full, quiet bool
 	cmd := &cobra.Command{
 		Use:   "sync -f FILE [--entity E] [--ticket ID] [--full] [--quiet]",
@@ -33,11 +34,11 @@ func (m *Main) syncCommand() *cobra.Command {
 			if err := checkEnum(cmd, "entity", entity, syncEntities); err != nil {
 				return err
 			}
-			return m.sync(cmd.Context(), file, syncer.SyncOptions{Entity: helpdesk.Entity(entity), TicketID: ticket,
+			return m.sync(cmd.Context(), files, syncer.SyncOptions{Entity: helpdesk.Entity(entity), TicketID: ticket,
 				Full: full, Trigger: store.TriggerManual}, quiet)
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	fl := cmd.Flags()
 	fl.StringVar(&entity, "entity", "", "Sync only this entity: tickets, contacts, companies, timeEntries, members or picklists.")
 	fl.StringVar(&ticket, "ticket", "", "Sync only this ticket: its API id, or the number agents see (Autotask, Zoho Desk). "+
@@ -47,8 +48,8 @@ func (m *Main) syncCommand() *cobra.Command {
 	return cmd
 }
 
-func (m *Main) sync(ctx context.Context, file string, o syncer.SyncOptions, quiet bool) error {
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{progress: m.progressFor(quiet)})
+func (m *Main) sync(ctx context.Context, af accountFiles, o syncer.SyncOptions, quiet bool) error {
+	a, closeStore, err := m.openAccount(ctx, af, accountOptions{progress: m.progressFor(quiet)})
 	if err != nil {
 		return err
 	}

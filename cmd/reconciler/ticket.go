@@ -17,13 +17,14 @@ import (
 
 // writeFlags are the flags every ticket write shares.
 type writeFlags struct {
-	file, as, key, output string
-	noWait                bool
-	timeout               time.Duration
+	files           accountFiles
+	as, key, output string
+	noWait          bool
+	timeout         time.Duration
 }
 
 func (f *writeFlags) bind(cmd *cobra.Command) {
-	fileFlag(cmd, &f.file)
+	accountFlags(cmd, &f.files)
 	fl := cmd.Flags()
 	fl.StringVar(&f.as, "as", "", "The Horizon user (email) the write is made for; required. It must be mapped to a helpdesk user unless writeback.unmappedAuthor is apiUser.")
 	fl.StringVar(&f.key, "idempotency-key", "", "Repeat-safe key: running the command again with the same key returns the first write instead of making a second.")
@@ -168,7 +169,7 @@ func (m *Main) ticketWrite(cmd *cobra.Command, f writeFlags, r writeback.Request
 	}
 	r.Author, r.IdempotencyKey = f.as, f.key
 	ctx := cmd.Context()
-	a, closeStore, err := m.openAccount(ctx, f.file, accountOptions{})
+	a, closeStore, err := m.openAccount(ctx, f.files, accountOptions{})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ func (m *Main) traceCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	var file, output string
+	var files accountFiles
+	var output string
 	var fix bool
 	ticket := &cobra.Command{
 		Use:   "ticket ID -f FILE [-o json] [--fix]",
@@ -49,10 +50,10 @@ func (m *Main) traceCommand() *cobra.Command {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
 				return err
 			}
-			return m.traceTicket(cmd.Context(), file, strings.TrimSpace(args[0]), output, fix)
+			return m.traceTicket(cmd.Context(), files, strings.TrimSpace(args[0]), output, fix)
 		},
 	}
-	fileFlag(ticket, &file)
+	accountFlags(ticket, &files)
 	ticket.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
 	ticket.Flags().BoolVar(&fix, "fix", false, "Force the one-ticket sync from the PSA, then trace again.")
 	cmd.AddCommand(ticket)
@@ -93,8 +94,8 @@ type traceReport struct {
 	Reason   string                 `json:"reason"`
 }
 
-func (m *Main) traceTicket(ctx context.Context, file, query, output string, fix bool) error {
-	a, closeStore, err := m.openAccount(ctx, file, accountOptions{})
+func (m *Main) traceTicket(ctx context.Context, af accountFiles, query, output string, fix bool) error {
+	a, closeStore, err := m.openAccount(ctx, af, accountOptions{})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,8 @@ import (
 )
 
 func (m *Main) usersCommand() *cobra.Command {
-	var file, output string
+	var files accountFiles
+	var output string
 	cmd := &cobra.Command{
 		Use:   "users -f FILE [-o json]",
 		Short: "List helpdesk users and their Horizon mappings (the User Mapping page)",
@@ -33,10 +34,10 @@ func (m *Main) usersCommand() *cobra.Command {
 			if err := checkOutput(cmd, output, "text", "json"); err != nil {
 				return err
 			}
-			return m.users(cmd.Context(), file, output)
+			return m.users(cmd.Context(), files, output)
 		},
 	}
-	fileFlag(cmd, &file)
+	accountFlags(cmd, &files)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "Output format: text or json.")
 	return cmd
 }
@@ -54,8 +55,8 @@ type userRow struct {
 	NotTechnician string `json:"notTechnician,omitempty"`
 }
 
-func (m *Main) users(ctx context.Context, file, output string) error {
-	cfg, err := m.loadConfig(file)
+func (m *Main) users(ctx context.Context, af accountFiles, output string) error {
+	cfg, err := m.loadAccount(af)
 	if err != nil {
 		return err
 	}

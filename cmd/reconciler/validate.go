@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,22 +23,27 @@ const (
 func (m *Main) validateCommand() *cobra.Command {
 	var strict bool
 	var output string
+	var files []string
 	cmd := &cobra.Command{
-		Use:                   "validate [--strict] [--output text|json|github] FILE...",
+		Use:                   "validate [--strict] [--output text|json|github] FILE|DIR...",
 		DisableFlagsInUseLine: true,
 		Short:                 "Check configuration files against the schema and the semantic rules",
 		Long: "Validate reads each FILE (\"-\" reads standard input) and reports every problem it finds, " +
 			"not only the first, as FILE:LINE:COL: severity: message (at /json/pointer). " +
 			"A valid file prints one line naming its provider and account.\n\n" +
+			"A directory stands for its account files: every *.yaml and *.yml in it not starting with a dot " +
+			"(subdirectories are not read). Each file is one account, and an account.name used by several files " +
+			"is an error at each of them, naming the others.\n\n" +
 			"Secrets are references to environment variables or files. A reference that does not resolve " +
 			"on this machine is a warning, because CI rarely holds production secrets; --strict makes it an error.\n\n" +
 			"The exit status is 0 when every file is valid, 1 when any file is invalid, and 2 when a file " +
 			"cannot be read or the command line is wrong.",
 		Example: "  reconciler validate horizon.yaml\n" +
 			"  reconciler validate --strict --output json horizon.yaml\n" +
-			"  reconciler validate --output github accounts/*.yaml",
+			"  reconciler validate --output github accounts/*.yaml\n" +
+			"  reconciler validate accounts/",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if len(args) == 0 && len(files) == 0 {
 				return &usageError{message: "validate needs at least one FILE", hint: "reconciler validate horizon.yaml"}
 			}
 			return nil
@@ -46,10 +52,11 @@ func (m *Main) validateCommand() *cobra.Command {
 			if output != outputText && output != outputJSON && output != outputGitHub {
 				return &usageError{message: fmt.Sprintf("--output %q: want text, json or github", output), hint: "reconciler validate --help"}
 			}
-			return m.validate(cmd.Context(), args, config.LoadOptions{Strict: strict, LookupEnv: m.lookupEnv()}, output)
+			return m.validate(cmd.Context(), append(files, args...), config.LoadOptions{Strict: strict, LookupEnv: m.lookupEnv()}, output)
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "Treat secret references that do not resolve here (unset variable, missing file) as errors.")
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "A file or directory to validate, as the arguments; repeatable.")
 	cmd.Flags().StringVarP(&output, "output", "o", outputText, "Output format: text (one line per problem), json (an array of problems) or github (workflow annotations).")
 	return cmd
 }
@@ -62,16 +69,32 @@ type result struct {
 	err   error
 }
 
-func (m *Main) validate(ctx context.Context, files []string, opts config.LoadOptions, output string) error {
-	results := make([]result, 0, len(files))
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return err
+func (m *Main) validate(ctx context.Context, paths []string, opts config.LoadOptions, output string) error {
+	var results []result
+	seen := map[string]bool{}
+	for _, p := range paths {
+		files := []string{p}
+		if p != "-" && config.IsDir(p) {
+			var err error
+			if files, err = config.Files([]string{p}); err != nil {
+				results = append(results, result{file: p, err: err})
+				continue
+			}
 		}
-		r := m.validateFile(f, opts)
-		m.Logger.Debug("validated", "file", r.file, "diagnostics", len(r.diags), "valid", r.cfg != nil, "error", r.err)
-		results = append(results, r)
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if seen[filepath.Clean(f)] { // a file named twice is one account, not two with one name
+				continue
+			}
+			seen[filepath.Clean(f)] = true
+			r := m.validateFile(f, opts)
+			m.Logger.Debug("validated", "file", r.file, "diagnostics", len(r.diags), "valid", r.cfg != nil, "error", r.err)
+			results = append(results, r)
+		}
 	}
+	duplicateNames(results)
 	if err := m.report(results, output); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -123,7 +146,7 @@ func (m *Main) report(results []result, output string) error {
 				return err
 			}
 		}
-		if r.cfg != nil {
+		if r.cfg != nil && !config.HasErrors(r.diags) {
 			fmt.Fprintln(m.Stdout, validLine(r))
 		}
 	}
@@ -141,6 +164,24 @@ func (m *Main) reportJSON(results []result) error {
 	enc := json.NewEncoder(m.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(all)
+}
+
+// duplicateNames adds to each result whose account.name another result
+// uses too an error naming the other files (config.DuplicateNames).
+func duplicateNames(results []result) {
+	var cfgs []*config.Config
+	for _, r := range results {
+		if r.cfg != nil {
+			cfgs = append(cfgs, r.cfg)
+		}
+	}
+	for _, d := range config.DuplicateNames(cfgs) {
+		for i := range results {
+			if results[i].cfg != nil && results[i].cfg.File == d.File {
+				results[i].diags = config.SortDiagnostics(append(results[i].diags, d))
+			}
+		}
+	}
 }
 
 func validLine(r result) string {
