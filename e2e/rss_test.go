@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,4 +96,29 @@ func benchBackfill(b *testing.B, n int) {
 	sb.proc.kill()
 	b.ReportMetric(syncCPU.Seconds()/float64(b.N), "sync-cpu-s/op")
 	b.ReportMetric((sb.proc.state.UserTime() + sb.proc.state.SystemTime()).Seconds(), "sandbox-cpu-s")
+}
+
+func TestRSSSizes(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    []int
+		wantErr string
+	}{
+		{"", []int{50_000, 200_000}, ""},
+		{"5000, 20000", []int{5000, 20000}, ""},
+		{"5000,", nil, `HORIZON_BENCH_RSS_TICKETS="5000,": "" is not a positive ticket count`},
+		{"5k", nil, `HORIZON_BENCH_RSS_TICKETS="5k": "5k" is not a positive ticket count`},
+		{"0", nil, `HORIZON_BENCH_RSS_TICKETS="0": "0" is not a positive ticket count`},
+	} {
+		got, err := rssSizes(tc.env)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("rssSizes(%q): %v, want error %q", tc.env, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("rssSizes(%q) = %v, %v; want %v", tc.env, got, err, tc.want)
+		}
+	}
 }
