@@ -69,7 +69,7 @@ type Fleet struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	cache   map[*Handler]Summary
+	cache   map[*Handler]verdict
 	running bool          // Run is keeping the verdicts current
 	wake    chan struct{} // asks Run to judge stale verdicts
 }
@@ -103,7 +103,7 @@ func NewFleet(o FleetOptions) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{o: o, pages: pages, csrf: csrf, log: o.Logger, cache: map[*Handler]Summary{},
+	f := &Fleet{o: o, pages: pages, csrf: csrf, log: o.Logger, cache: map[*Handler]verdict{},
 		wake: make(chan struct{}, 1)}
 	f.routes()
 	return f, nil
@@ -174,7 +174,12 @@ func (f *Fleet) render(w http.ResponseWriter, r *http.Request, status int, name,
 func (f *Fleet) account(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	accts := f.o.Accounts()
-	i := slices.IndexFunc(accts, func(a FleetAccount) bool { return a.Name == name })
+	// A name two files use is listed twice, the running account and the
+	// file refused for reusing its name: the address leads to the first.
+	i := slices.IndexFunc(accts, func(a FleetAccount) bool { return a.Name == name && a.Pages != nil })
+	if i < 0 {
+		i = slices.IndexFunc(accts, func(a FleetAccount) bool { return a.Name == name })
+	}
 	if i < 0 {
 		f.render(w, r, http.StatusNotFound, "account", "No account "+name, "-",
 			accountData{Name: name, Accounts: f.links(accts)})
@@ -215,7 +220,7 @@ func (f *Fleet) links(accts []FleetAccount) []accountLink {
 		out = append(out, accountLink{Name: a.Name, Link: f.accountLink(a.Name)})
 	}
 	slices.SortFunc(out, func(x, y accountLink) int { return strings.Compare(x.Name, y.Name) })
-	return out
+	return slices.CompactFunc(out, func(x, y accountLink) bool { return x.Name == y.Name })
 }
 
 // accountLink is the address of an account's overview page ("" for a
@@ -278,7 +283,7 @@ func (f *Fleet) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = row
 	}
-	slices.SortFunc(rows, func(x, y fleetRow) int {
+	slices.SortStableFunc(rows, func(x, y fleetRow) int {
 		if d := levelRank(x.Level) - levelRank(y.Level); d != 0 {
 			return d
 		}
@@ -335,12 +340,18 @@ func (f *Fleet) overview(w http.ResponseWriter, r *http.Request) {
 	f.render(w, r, http.StatusOK, "accounts", "Accounts", "", d)
 }
 
+// staleShown bounds, in SummaryMaxAges, how old a verdict a view shows
+// while Run judges the account again: an older one (nobody looked for a
+// while, or Run is behind) is judged while the browser waits rather than
+// shown out of date.
+const staleShown = 4
+
 // summaries returns the verdicts of the running accounts (index-aligned
 // with accts; the zero Summary for an account without pages). A verdict
-// younger than SummaryMaxAge is reused. While Run runs, an older one is
-// shown as it is and Run judges the account again in the background, so
-// that a view never waits for a thousand accounts; without Run, and
-// for an account never judged, the view judges them itself.
+// younger than SummaryMaxAge is reused. While Run runs, one up to
+// staleShown times older is shown as it is and Run judges the account
+// again in the background, so that a view of a thousand accounts does not
+// wait for them; otherwise the view judges the account itself.
 func (f *Fleet) summaries(ctx context.Context, accts []FleetAccount) []Summary {
 	out := make([]Summary, len(accts))
 	now := f.now()
@@ -351,12 +362,12 @@ func (f *Fleet) summaries(ctx context.Context, accts []FleetAccount) []Summary {
 		if a.Pages == nil {
 			continue
 		}
-		s, ok := f.cache[a.Pages]
+		v, ok := f.cache[a.Pages]
 		switch {
-		case ok && f.fresh(s, now):
-			out[i] = s
-		case ok && f.running && f.o.SummaryMaxAge > 0:
-			out[i], stale = s, true
+		case ok && f.fresh(v, now):
+			out[i] = v.s
+		case ok && f.running && f.o.SummaryMaxAge > 0 && now.Sub(v.at) < staleShown*f.o.SummaryMaxAge:
+			out[i], stale = v.s, true
 		default:
 			judge = append(judge, i)
 		}
@@ -373,8 +384,14 @@ func (f *Fleet) summaries(ctx context.Context, accts []FleetAccount) []Summary {
 	return out
 }
 
-func (f *Fleet) fresh(s Summary, now time.Time) bool {
-	return f.o.SummaryMaxAge > 0 && now.Sub(s.At) < f.o.SummaryMaxAge
+// verdict is a kept Summary and when, by the fleet's clock, it was made.
+type verdict struct {
+	s  Summary
+	at time.Time
+}
+
+func (f *Fleet) fresh(v verdict, now time.Time) bool {
+	return f.o.SummaryMaxAge > 0 && now.Sub(v.at) < f.o.SummaryMaxAge
 }
 
 // judge judges the accounts at idx, Parallel at a time, into out and the
@@ -385,13 +402,14 @@ func (f *Fleet) judge(ctx context.Context, accts []FleetAccount, idx []int, out 
 	for range min(f.o.Parallel, len(idx)) {
 		wg.Go(func() {
 			for i := range next {
+				at := f.now()
 				s := accts[i].Pages.Summary(ctx)
 				out[i] = s
 				if ctx.Err() != nil {
 					continue // judged by a view or a Run that ended: not a verdict to keep
 				}
 				f.mu.Lock()
-				f.cache[accts[i].Pages] = s
+				f.cache[accts[i].Pages] = verdict{s: s, at: at}
 				f.mu.Unlock()
 			}
 		})
@@ -439,7 +457,7 @@ func (f *Fleet) Run(ctx context.Context) {
 		var idx []int
 		f.mu.Lock()
 		for i, a := range accts {
-			if s, ok := f.cache[a.Pages]; a.Pages != nil && (!ok || !f.fresh(s, now)) {
+			if v, ok := f.cache[a.Pages]; a.Pages != nil && (!ok || !f.fresh(v, now)) {
 				idx = append(idx, i)
 			}
 		}

@@ -187,6 +187,7 @@ func TestFleetUnknownAndBrokenAccounts(t *testing.T) {
 	ff := newFleetFixture(t, FleetOptions{})
 	ff.add(t, "acme", Options{})
 	ff.addProblem("broken", "account.name \"broken\" is also used by b.yaml")
+	ff.addProblem("acme", "account.name \"acme\" is also used by acme.yaml") // a second file with the name
 	code, body := get(t, ff.srv.Client(), ff.srv.URL+"/ui/accounts/nope/callbacks")
 	if code != http.StatusNotFound || !strings.Contains(body, "There is no account named nope.") ||
 		!strings.Contains(body, `<a href="/ui/accounts/acme/">acme</a>`) || !strings.Contains(body, `<a href="/ui/accounts/broken/">broken</a>`) {
@@ -195,6 +196,12 @@ func TestFleetUnknownAndBrokenAccounts(t *testing.T) {
 	code, body = get(t, ff.srv.Client(), ff.srv.URL+"/ui/accounts/broken/")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "Account broken (autotask) is not running: account.name &#34;broken&#34; is also used by b.yaml") {
 		t.Errorf("broken account: HTTP %d\n%s", code, body)
+	}
+	if code, body := get(t, ff.srv.Client(), ff.srv.URL+"/ui/accounts/acme/"); code != http.StatusOK || !strings.Contains(body, "Overall:") {
+		t.Errorf("a name two files use does not lead to the running account: HTTP %d", code)
+	}
+	if _, body := get(t, ff.srv.Client(), ff.srv.URL+"/ui/accounts/nope/"); strings.Count(body, `<a href="/ui/accounts/acme/">`) != 1 {
+		t.Error("the 404 page lists an account twice")
 	}
 	// Pages not built by the fleet are refused, not served with links
 	// that lead nowhere.
@@ -427,6 +434,13 @@ func TestFleetRun(t *testing.T) {
 		t.Errorf("the view judged the stale verdict itself instead of showing it: %s", l)
 	}
 	waitFor(t, "Run to judge the account again", func() bool { return level() == Red })
+	// A verdict far older than SummaryMaxAge (nobody looked for a while)
+	// is judged by the view, not shown.
+	f.src.state.LastError = ""
+	clock.Add(int64(10 * time.Hour))
+	if l := level(); l != Amber {
+		t.Errorf("a verdict ten hours old was shown: %s", l)
+	}
 }
 
 // waitFor polls cond until it holds, failing after a deadline.
