@@ -25,8 +25,9 @@ const DefaultSummaryMaxAge = 15 * time.Second
 type FleetAccount struct {
 	Name     string
 	Provider string
-	// Pages are the account's pages, built with (*Fleet).Pages; nil when
-	// the account is not running.
+	// Pages are the account's pages, built with (*Fleet).Pages once per
+	// account (verdicts are kept per Pages: build them again only when
+	// the account is rebuilt); nil when the account is not running.
 	Pages *Handler
 	// Problem says why the account is not running (an invalid file, a
 	// name another file uses, …): the account is shown red with it.
