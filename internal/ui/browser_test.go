@@ -231,3 +231,56 @@ func TestBrowserPages(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", dir)
 }
+
+// TestBrowserAccounts drives the accounts overview of several accounts
+// in a real browser: the verdicts, worst first, a click into one
+// account's pages and its buttons, and the way back.
+func TestBrowserAccounts(t *testing.T) {
+	ff := threeAccounts(t, FleetOptions{})
+	b := newBrowser(t)
+	dir := screenshotDir(t)
+	b.do(t, "open the accounts overview", chromedp.Navigate(ff.srv.URL+"/ui/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	body := b.text(t, "main")
+	for _, w := range []string{"4 accounts", "2 red", "1 amber", "1 green", "Not running", "Write-back outbox: 1 writes gave up (dead)"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("the accounts overview lacks %q", w)
+		}
+	}
+	if first := b.text(t, "table.fleet tbody tr:first-child td:nth-child(2)"); first != "broken" {
+		t.Errorf("first row %q, want the account that is not running", first)
+	}
+	b.screenshot(t, dir, "accounts")
+	if missed := b.unreached(t); len(missed) > 0 {
+		t.Errorf("the keyboard never reaches %v", missed)
+	}
+	b.click(t, `table.fleet a[href="/ui/accounts/red/"]`)
+	if h := b.text(t, "header .account"); h != "Red MSP (connectwise)" {
+		t.Errorf("clicked into %q", h)
+	}
+	if v := b.text(t, ".verdict"); !strings.Contains(v, "red") {
+		t.Errorf("the account's own verdict: %q", v)
+	}
+	// A button of the account, with the fleet's CSRF token.
+	b.click(t, `nav a[href="/ui/accounts/red/widgets"]`)
+	b.click(t, "form[action='/ui/accounts/red/widgets/check'] button")
+	if msg := b.text(t, ".message"); !strings.Contains(msg, "Checked 2 widgets") {
+		t.Errorf("after Check now: %q", msg)
+	}
+	b.click(t, `nav.crumbs a`)
+	if loc, _ := chromedp.Run(b.ctx, chromedp.Location()); loc != ff.srv.URL+"/ui/" {
+		t.Errorf("the breadcrumb went to %s", loc)
+	}
+	if probs := b.problems(); len(probs) > 0 {
+		t.Errorf("console errors: %v", probs)
+	}
+	b.do(t, "open an unknown account", chromedp.Navigate(ff.srv.URL+"/ui/accounts/nope/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if body := b.text(t, "main"); !strings.Contains(body, "There is no account named nope.") || !strings.Contains(body, "green") {
+		t.Errorf("unknown account page:\n%s", body)
+	}
+	for _, p := range b.problems() { // the browser may report the 404 itself, nothing else
+		if !strings.Contains(p, "404") {
+			t.Errorf("console error: %s", p)
+		}
+	}
+	t.Logf("screenshots in %s", dir)
+}

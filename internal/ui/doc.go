@@ -1,8 +1,10 @@
-// Package ui serves the status pages of one account on the admin
+// Package ui serves the status pages of an account on the admin
 // listener: the overview (a green, amber or red verdict per area of the
 // integration), the configuration, user mapping, picklist, widget and
 // callback pages, the two audit trails (sync runs, callback log), the
-// write-back log, and one ticket's troubleshooting page.
+// write-back log, and one ticket's troubleshooting page. A Fleet serves
+// many accounts: an accounts overview, worst first, and each account's
+// pages under its own base, with one token, sign-in and CSRF token.
 //
 // Pages are rendered on the server with html/template; the stylesheet is
 // embedded, so the pages work offline and need no JavaScript. Every

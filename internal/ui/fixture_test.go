@@ -70,6 +70,13 @@ widgets:
 // as the daemon does on a fresh SQLite store, and serves the pages.
 func newFixture(t testing.TB, o Options) *fixture {
 	t.Helper()
+	return newNamedFixture(t, "acme-msp", "Acme MSP", o)
+}
+
+// newNamedFixture is newFixture for the account name and displayName
+// given.
+func newNamedFixture(t testing.TB, name, displayName string, o Options) *fixture {
+	t.Helper()
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: 30, Seed: 3})
 	em, err := sandbox.New("connectwise", sandbox.Options{World: world, DeliveryScale: 0.001})
 	if err != nil {
@@ -89,7 +96,7 @@ func newFixture(t testing.TB, o Options) *fixture {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	yaml := "apiVersion: horizon/v1\naccount: {name: acme-msp, displayName: Acme MSP}\n" + em.ConfigFragment(psa.URL) +
+	yaml := fmt.Sprintf("apiVersion: horizon/v1\naccount: {name: %s, displayName: %s}\n", name, displayName) + em.ConfigFragment(psa.URL) +
 		fmt.Sprintf(fixtureTail, widgets.URL, widgets.URL, widgets.URL)
 	path := filepath.Join(t.TempDir(), "horizon.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -114,7 +121,12 @@ func newFixture(t testing.TB, o Options) *fixture {
 	if o.Logger == nil {
 		o.Logger = quiet
 	}
-	if f.h, err = New(o); err != nil {
+	if o.fleet != nil {
+		f.h, err = o.fleet.Pages(name, o)
+	} else {
+		f.h, err = New(o)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(f.h)

@@ -88,6 +88,10 @@ type Options struct {
 	// PSATimeout bounds live reads of the PSA a page makes (webhooks,
 	// the API user); default 10s.
 	PSATimeout time.Duration
+
+	// fleet is set by (*Fleet).Pages: the pages are one account of
+	// many, and share the fleet's token, sign-in and CSRF token.
+	fleet *Fleet
 }
 
 // Handler serves the pages.
@@ -120,17 +124,37 @@ func New(o Options) (*Handler, error) {
 	if o.PSATimeout <= 0 {
 		o.PSATimeout = 10 * time.Second
 	}
-	pages, err := parsePages(o.Base)
+	pages, err := parsedPages()
 	if err != nil {
 		return nil, err
 	}
-	tok := make([]byte, 32)
-	if _, err := rand.Read(tok); err != nil {
-		return nil, fmt.Errorf("ui: csrf token: %w", err)
+	csrf := ""
+	if o.fleet != nil {
+		o.Token, csrf = o.fleet.o.Token, o.fleet.csrf
+	} else if csrf, err = newCSRFToken(); err != nil {
+		return nil, err
 	}
-	h := &Handler{o: o, pages: pages, csrf: hex.EncodeToString(tok), log: o.Logger}
+	h := &Handler{o: o, pages: pages, csrf: csrf, log: o.Logger}
 	h.routes()
 	return h, nil
+}
+
+func newCSRFToken() (string, error) {
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		return "", fmt.Errorf("ui: csrf token: %w", err)
+	}
+	return hex.EncodeToString(tok), nil
+}
+
+// signInBase is where the admin token is posted and which paths its
+// cookie covers: the fleet's base when the pages are one account of
+// many, so that one sign-in opens every account.
+func (h *Handler) signInBase() string {
+	if h.o.fleet != nil {
+		return h.o.fleet.o.Base
+	}
+	return h.o.Base
 }
 
 func (h *Handler) now() time.Time {
@@ -146,8 +170,7 @@ func (h *Handler) Base() string { return h.o.Base }
 func (h *Handler) routes() {
 	b := h.o.Base
 	mux := http.NewServeMux()
-	assets, _ := fs.Sub(assetFS, "assets")
-	mux.Handle("GET "+b+"/assets/", http.StripPrefix(b+"/assets/", http.FileServerFS(assets)))
+	handleAssets(mux, b)
 	mux.HandleFunc("GET "+b+"/{$}", h.page("overview", h.overview))
 	mux.HandleFunc("GET "+b+"/configuration", h.page("configuration", h.configuration))
 	mux.HandleFunc("GET "+b+"/users", h.page("users", h.users))
@@ -172,27 +195,44 @@ func (h *Handler) routes() {
 // ServeHTTP applies the security headers and the admin token, then
 // routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	guard(w, r, h.o.Token, h.o.Base, h.mux, h.loginPage)
+}
+
+// guard applies the security headers and the admin token (the sign-in
+// page and the stylesheet excepted), then routes.
+func guard(w http.ResponseWriter, r *http.Request, token helpdesk.Secret, base string, mux *http.ServeMux,
+	loginPage func(w http.ResponseWriter, r *http.Request, problem string)) {
+	securityHeaders(w)
+	if !authorized(token, r) && r.URL.Path != base+"/login" && !strings.HasPrefix(r.URL.Path, base+"/assets/") {
+		loginPage(w, r, "")
+		return
+	}
+	mux.ServeHTTP(w, r)
+}
+
+// handleAssets serves the embedded stylesheet and icon under base.
+func handleAssets(mux *http.ServeMux, base string) {
+	assets, _ := fs.Sub(assetFS, "assets")
+	mux.Handle("GET "+base+"/assets/", http.StripPrefix(base+"/assets/", http.FileServerFS(assets)))
+}
+
+func securityHeaders(w http.ResponseWriter) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
-	if !h.authorized(r) && r.URL.Path != h.o.Base+"/login" && !strings.HasPrefix(r.URL.Path, h.o.Base+"/assets/") {
-		h.loginPage(w, r, "")
-		return
-	}
-	h.mux.ServeHTTP(w, r)
 }
 
 // tokenCookie carries the admin token after login.
 const tokenCookie = "horizon_admin"
 
-func (h *Handler) authorized(r *http.Request) bool {
-	if h.o.Token == "" {
+func authorized(token helpdesk.Secret, r *http.Request) bool {
+	if token == "" {
 		return true
 	}
-	want := []byte(h.o.Token.Reveal())
+	want := []byte(token.Reveal())
 	if c, err := r.Cookie(tokenCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), want) == 1 {
 		return true
 	}
@@ -201,26 +241,36 @@ func (h *Handler) authorized(r *http.Request) bool {
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, problem string) {
-	h.render(w, r, http.StatusUnauthorized, "login", "Sign in", map[string]string{"Problem": problem, "Next": r.URL.Path})
+	h.render(w, r, http.StatusUnauthorized, "login", "Sign in", loginData{Problem: problem, Next: r.URL.Path, Action: h.signInBase() + "/login"})
 }
+
+// loginData is the sign-in page's: Action is where the form posts.
+type loginData struct{ Problem, Next, Action string }
 
 // login checks the token from the form and keeps it in a cookie scoped to
 // the pages.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	signIn(w, r, h.o.Token, h.signInBase(), func(problem string) { h.loginPage(w, r, problem) })
+}
+
+// signIn checks the posted token and keeps it in a cookie covering base,
+// then goes back to the page asked for (only a page under base);
+// refused calls it with the problem to show.
+func signIn(w http.ResponseWriter, r *http.Request, token helpdesk.Secret, base string, refused func(problem string)) {
 	if !sameOrigin(r) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
 		return
 	}
 	tok := r.PostFormValue("token")
-	if h.o.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(h.o.Token.Reveal())) != 1 {
-		h.loginPage(w, r, "That token is not the admin token (HORIZON_ADMIN_TOKEN).")
+	if token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(token.Reveal())) != 1 {
+		refused("That token is not the admin token (HORIZON_ADMIN_TOKEN).")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: tok, Path: h.o.Base, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: tok, Path: base, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, h.o.Base+"/") || strings.HasPrefix(next, "//") {
-		next = h.o.Base + "/"
+	if !strings.HasPrefix(next, base+"/") || strings.HasPrefix(next, "//") {
+		next = base + "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -29,9 +29,67 @@ type Area struct {
 	Link    string // page path under the base
 }
 
+// Summary is an account's verdict: the overview page shows it in full,
+// the accounts overview one row of it.
+type Summary struct {
+	// Level is the worst level of the areas: red when any is red, else
+	// amber when any is amber, else green. An account that cannot be
+	// judged (Error set) is red, never green.
+	Level string
+	// Areas are every area, in the overview's order.
+	Areas []Area
+	// Error says why the account could not be judged ("" when it was).
+	Error string
+	// LastReconcile is when the last pass ended (zero: none yet) and
+	// LastReconcileError why it failed ("" when it did not).
+	LastReconcile      time.Time
+	LastReconcileError string
+	// Callbacks is the callback verdict (callback.VerdictOK, …; "" when
+	// there is no valid configuration to judge it by).
+	Callbacks string
+	// Outbox is the write-back backlog.
+	Outbox store.OutboxStats
+	// At is when the summary was made.
+	At time.Time
+}
+
+// NotGreen returns the areas that are amber or red.
+func (s Summary) NotGreen() []Area {
+	var out []Area
+	for _, a := range s.Areas {
+		if a.Level != Green {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// levelRank orders levels from worst to best.
+func levelRank(l string) int {
+	switch l {
+	case Red:
+		return 0
+	case Amber:
+		return 1
+	case Green:
+		return 2
+	}
+	return 0 // an unknown level is treated as the worst
+}
+
+func worst(areas []Area) string {
+	lv := Green
+	for _, a := range areas {
+		if levelRank(a.Level) < levelRank(lv) {
+			lv = a.Level
+		}
+	}
+	return lv
+}
+
 func (h *Handler) overview(r *http.Request) (string, any, error) {
-	areas, err := h.Areas(r.Context())
-	return "Overview", areas, err
+	s, err := h.judge(r.Context())
+	return "Overview", s, err
 }
 
 // Areas judges every part of the integration: the configuration, the
@@ -39,27 +97,47 @@ func (h *Handler) overview(r *http.Request) (string, any, error) {
 // entity, the outbox backlog and the last smoke test. It reads the store
 // only; no PSA call is made.
 func (h *Handler) Areas(ctx context.Context) ([]Area, error) {
+	s, err := h.judge(ctx)
+	return s.Areas, err
+}
+
+// Summary judges the account as its overview page does (the same code),
+// for the accounts overview. A store it cannot read makes it red with
+// the reason in Error.
+func (h *Handler) Summary(ctx context.Context) Summary {
+	s, err := h.judge(ctx)
+	if err != nil {
+		s.Level, s.Error = Red, "cannot judge the account: "+err.Error()
+	}
+	return s
+}
+
+// judge makes the account's summary: the areas of the overview page and
+// the figures the accounts overview shows beside them.
+func (h *Handler) judge(ctx context.Context) (Summary, error) {
 	st := h.o.Source.State()
 	a := h.o.Source.Account()
-	areas := []Area{configArea(st, a), reconcileArea(st, h.now()), driftArea(st)}
-	if a == nil {
-		return areas, nil
+	s := Summary{LastReconcile: st.LastReconcile, LastReconcileError: st.LastError, At: h.now()}
+	s.Areas = []Area{configArea(st, a), reconcileArea(st, s.At), driftArea(st)}
+	if a != nil {
+		cb, verdict, err := h.callbackArea(ctx, a)
+		if err != nil {
+			return s, err
+		}
+		s.Areas, s.Callbacks = append(s.Areas, cb), verdict
+		syncs, err := h.syncAreas(ctx, a)
+		if err != nil {
+			return s, err
+		}
+		s.Areas = append(s.Areas, syncs...)
+		ob, stats, err := h.outboxArea(ctx, a)
+		if err != nil {
+			return s, err
+		}
+		s.Areas, s.Outbox = append(s.Areas, ob, h.smokeArea(ctx)), stats
 	}
-	cb, err := h.callbackArea(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	areas = append(areas, cb)
-	syncs, err := h.syncAreas(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	areas = append(areas, syncs...)
-	ob, err := h.outboxArea(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	return append(areas, ob, h.smokeArea(ctx)), nil
+	s.Level = worst(s.Areas)
+	return s, nil
 }
 
 func configArea(st State, a *account.Account) Area {
@@ -113,11 +191,11 @@ func driftArea(st State) Area {
 	return ar
 }
 
-func (h *Handler) callbackArea(ctx context.Context, a *account.Account) (Area, error) {
+func (h *Handler) callbackArea(ctx context.Context, a *account.Account) (Area, string, error) {
 	ar := Area{Name: "Callbacks", Link: "callbacks"}
 	rep, err := callback.LogStatus(ctx, a.Store, a.Scope)
 	if err != nil {
-		return ar, err
+		return ar, "", err
 	}
 	rep.Judge(staleAfter(a))
 	ar.Summary = rep.Verdict + ": " + rep.VerdictReason
@@ -129,7 +207,7 @@ func (h *Handler) callbackArea(ctx context.Context, a *account.Account) (Area, e
 	default:
 		ar.Level = Red
 	}
-	return ar, nil
+	return ar, rep.Verdict, nil
 }
 
 func staleAfter(a *account.Account) time.Duration {
@@ -233,11 +311,11 @@ func runProblem(r store.SyncRun) string {
 // backlog is amber.
 const outboxStuckAfter = 10 * time.Minute
 
-func (h *Handler) outboxArea(ctx context.Context, a *account.Account) (Area, error) {
+func (h *Handler) outboxArea(ctx context.Context, a *account.Account) (Area, store.OutboxStats, error) {
 	ar := Area{Name: "Write-back outbox", Link: "writes"}
 	s, err := a.Store.OutboxStats(ctx, a.Scope)
 	if err != nil {
-		return ar, fmt.Errorf("outbox backlog: %w", err)
+		return ar, s, fmt.Errorf("outbox backlog: %w", err)
 	}
 	switch {
 	case s.Dead > 0:
@@ -247,7 +325,7 @@ func (h *Handler) outboxArea(ctx context.Context, a *account.Account) (Area, err
 	default:
 		ar.Level, ar.Summary = Green, fmt.Sprintf("%d pending", s.Pending)
 	}
-	return ar, nil
+	return ar, s, nil
 }
 
 func (h *Handler) smokeArea(ctx context.Context) Area {

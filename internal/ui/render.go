@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,9 @@ type view struct {
 	Message  string // the outcome of the last action
 	Now      time.Time
 	Data     any
+	// Fleet is the accounts overview's base when these pages are one
+	// account of many ("" otherwise): the pages show a way back to it.
+	Fleet string
 }
 
 var pageNav = map[string]string{
@@ -43,9 +48,12 @@ var pageNav = map[string]string{
 	"writes": "writes", "ticket": "-", "error": "-", "login": "-",
 }
 
-func parsePages(base string) (map[string]*template.Template, error) {
+// parsedPages parses the templates once: every account's pages share
+// them (the base is in each page's view).
+var parsedPages = sync.OnceValues(parsePages)
+
+func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"base":  func() string { return base },
 		"stamp": stamp,
 		"ago":   ago,
 		"dur":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
@@ -77,8 +85,7 @@ func parsePages(base string) (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-// render writes a page; it renders into a buffer first so that a
-// template error never sends half a page.
+// render writes a page of the account.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	v := view{Title: title, Base: h.o.Base, Current: pageNav[name], Nav: nav, CSRF: h.csrf, Data: data,
 		Message: r.URL.Query().Get("msg"), Now: h.now()}
@@ -88,9 +95,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 			v.Account = dn
 		}
 	}
+	if h.o.fleet != nil {
+		v.Fleet = h.o.fleet.o.Base
+	}
+	writePage(w, r, h.log, h.pages[name], status, name, v)
+}
+
+// writePage renders a page into a buffer first, so that a template error
+// never sends half a page.
+func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, t *template.Template, status int, name string, v view) {
 	var buf bytes.Buffer
-	if err := h.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		h.log.ErrorContext(r.Context(), "render status page", "page", name, "err", err)
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		log.ErrorContext(r.Context(), "render status page", "page", name, "err", err)
 		http.Error(w, "cannot render the page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
