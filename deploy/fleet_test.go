@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -259,6 +260,60 @@ func TestFleetAccountFilesValid(t *testing.T) {
 	}
 }
 
+// buildOverlay builds a user's overlay of the fleet: kustomization (FLEET
+// standing for deploy/fleet) and files, in a temporary directory.
+func buildOverlay(t *testing.T, kustomization string, files map[string]string) []map[string]any {
+	t.Helper()
+	// Kustomize refuses absolute paths to bases and components: the
+	// overlay reaches them relatively.
+	dir := t.TempDir()
+	abs, err := filepath.Abs(fleetDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = maps.Clone(files)
+	if files == nil {
+		files = map[string]string{}
+	}
+	files["kustomization.yaml"] = strings.ReplaceAll(kustomization, "FLEET", filepath.ToSlash(rel))
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return build(t, dir)
+}
+
+// TestFleetOverlayReplacesAccounts: an overlay of the fleet with its own
+// account files, as docs/accounts.md shows it, ships those and only those.
+func TestFleetOverlayReplacesAccounts(t *testing.T) {
+	objs := buildOverlay(t, `resources:
+  - FLEET
+configMapGenerator:
+  - name: horizon-accounts
+    behavior: replace
+    files:
+      - accounts/initech.yaml
+    options:
+      disableNameSuffixHash: true
+`, map[string]string{"accounts/initech.yaml": "account: {name: initech}\n"})
+	cm := find(objs, "ConfigMap", "horizon-accounts")
+	if data, _ := get(cm, "data").(map[string]any); len(data) != 1 || data["initech.yaml"] != "account: {name: initech}\n" {
+		t.Errorf("ConfigMap horizon-accounts %v, want the overlay's one file", get(cm, "data"))
+	}
+	if get(cm, "metadata", "namespace") != "horizon" {
+		t.Errorf("ConfigMap horizon-accounts in namespace %v, want horizon", get(cm, "metadata", "namespace"))
+	}
+}
+
 // gitSyncOverlay is the overlay docs/accounts.md shows for the git-sync
 // component: the fleet, the component, and the repository patched in.
 const gitSyncOverlay = `resources:
@@ -283,22 +338,7 @@ patches:
 // containers; the ConfigMap of accounts is gone, and the overlay's
 // repository reaches both git-sync containers.
 func TestFleetGitSync(t *testing.T) {
-	// Kustomize refuses absolute paths to bases and components: the
-	// overlay reaches them relatively from a temporary directory.
-	dir := t.TempDir()
-	abs, err := filepath.Abs(fleetDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := filepath.Rel(dir, abs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	overlay := strings.ReplaceAll(gitSyncOverlay, "FLEET", filepath.ToSlash(rel))
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(overlay), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	objs := build(t, dir)
+	objs := buildOverlay(t, gitSyncOverlay, nil)
 	if find(objs, "ConfigMap", "horizon-accounts") != nil {
 		t.Error("the ConfigMap horizon-accounts is still built: the accounts come from Git")
 	}
