@@ -2,23 +2,28 @@ package deploy_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v4"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/horizon/reconciler/internal/config"
+	"github.com/horizon/reconciler/internal/daemon"
 )
 
 // build runs kustomize on dir as `kubectl kustomize dir` does and returns
@@ -280,8 +285,15 @@ func buildOverlay(t *testing.T, kustomization string, files map[string]string) [
 		files = map[string]string{}
 	}
 	files["kustomization.yaml"] = strings.ReplaceAll(kustomization, "FLEET", filepath.ToSlash(rel))
+	writeTree(t, dir, files)
+	return build(t, dir)
+}
+
+// writeTree writes files (slash-separated names) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
 	for name, text := range files {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +301,6 @@ func buildOverlay(t *testing.T, kustomization string, files map[string]string) [
 			t.Fatal(err)
 		}
 	}
-	return build(t, dir)
 }
 
 // TestFleetOverlayReplacesAccounts: an overlay of the fleet with its own
@@ -332,11 +343,12 @@ patches:
 `
 
 // TestFleetGitSync: an overlay of the fleet with the git-sync component
-// runs the accounts directory of a checkout that an init container clones
-// before the reconciler starts and a sidecar keeps current, in an emptyDir
-// the reconciler mounts read-only, with pinned images and restricted
-// containers; the ConfigMap of accounts is gone, and the overlay's
-// repository reaches both git-sync containers.
+// (as docs/accounts.md shows it) replaces the ConfigMap of accounts by an
+// emptyDir at the same place, which git-sync's hook fills from the
+// checkout: first an init container, once, before the reconciler starts,
+// then a sidecar on every new commit. The reconciler container is the
+// ConfigMap layout's; the images are pinned, the containers restricted,
+// and the overlay's repository reaches both git-sync containers.
 func TestFleetGitSync(t *testing.T) {
 	objs := buildOverlay(t, gitSyncOverlay, nil)
 	if find(objs, "ConfigMap", "horizon-accounts") != nil {
@@ -345,11 +357,22 @@ func TestFleetGitSync(t *testing.T) {
 	d := find(objs, "Deployment", "horizon-reconciler")
 	pod := get(d, "spec", "template", "spec")
 	checkRestricted(t, pod)
-	if v := named(list(pod, "volumes"), "accounts"); v != nil {
-		t.Errorf("volume accounts %v is still mounted", v)
+	accounts := named(list(pod, "volumes"), "accounts")
+	if get(accounts, "emptyDir") == nil || get(accounts, "configMap") != nil {
+		t.Errorf("volume accounts %v, want an emptyDir only", accounts)
 	}
-	if git := named(list(pod, "volumes"), "git"); get(git, "emptyDir") == nil {
-		t.Fatalf("volume git is %v, want an emptyDir", git)
+	if get(named(list(pod, "volumes"), "git"), "emptyDir") == nil {
+		t.Errorf("volume git %v, want an emptyDir", named(list(pod, "volumes"), "git"))
+	}
+	rec := named(list(pod, "containers"), "reconciler")
+	if got := strings.Join(strs(list(rec, "args")), " "); got != "run -f /etc/horizon/accounts" {
+		t.Errorf("reconciler args %q, want run -f /etc/horizon/accounts", got)
+	}
+	if m := mountOf(rec, "accounts"); get(m, "mountPath") != "/etc/horizon/accounts" || get(m, "readOnly") != true {
+		t.Errorf("reconciler mounts accounts as %v, want read-only at /etc/horizon/accounts", m)
+	}
+	if mountOf(rec, "git") != nil {
+		t.Error("the reconciler mounts the checkout: it must read only what the hook published")
 	}
 
 	clone := named(list(pod, "initContainers"), "git-clone")
@@ -358,39 +381,145 @@ func TestFleetGitSync(t *testing.T) {
 		t.Fatalf("init container git-clone %v, container git-sync %v: want both", clone, sidecar)
 	}
 	if !slices.Contains(strs(list(clone, "args")), "--one-time") || slices.Contains(strs(list(sidecar, "args")), "--one-time") {
-		t.Errorf("git-clone args %v, git-sync args %v: the init container clones once, the sidecar keeps syncing", list(clone, "args"), list(sidecar, "args"))
+		t.Errorf("git-clone args %v, git-sync args %v: the init container syncs once, the sidecar keeps syncing", list(clone, "args"), list(sidecar, "args"))
 	}
-	var root, link string
+	hookVol := named(list(pod, "volumes"), "git-sync-hook")
+	hookCM := find(objs, "ConfigMap", get(hookVol, "configMap", "name").(string))
+	if mode, _ := get(hookVol, "configMap", "defaultMode").(int); hookCM == nil || mode&0o111 != 0o111 {
+		t.Fatalf("volume git-sync-hook %v: want the hook's ConfigMap, executable", hookVol)
+	}
 	for _, c := range []any{clone, sidecar} {
+		name := get(c, "name")
 		if image, _ := get(c, "image").(string); !strings.HasPrefix(image, "registry.k8s.io/git-sync/git-sync:v4.") {
-			t.Errorf("%v: image %v, want git-sync v4 (its GITSYNC_ variables)", get(c, "name"), image)
+			t.Errorf("%v: image %v, want git-sync v4 (its GITSYNC_ variables)", name, image)
 		}
 		env := environment(t, objs, c)
 		if env["GITSYNC_REPO"] != "https://git.example.net/msp/accounts.git" {
-			t.Errorf("%v: GITSYNC_REPO %q, want the overlay's repository", get(c, "name"), env["GITSYNC_REPO"])
+			t.Errorf("%v: GITSYNC_REPO %q, want the overlay's repository", name, env["GITSYNC_REPO"])
 		}
-		root, link = env["GITSYNC_ROOT"], env["GITSYNC_LINK"]
-		if m := mountOf(c, "git"); root == "" || get(m, "mountPath") != root || get(m, "readOnly") == true {
-			t.Errorf("%v: volume git mounted as %v, want writable at GITSYNC_ROOT %q", get(c, "name"), m, root)
+		if m := mountOf(c, "git"); env["GITSYNC_ROOT"] == "" || get(m, "mountPath") != env["GITSYNC_ROOT"] || get(m, "readOnly") == true {
+			t.Errorf("%v: volume git mounted as %v, want writable at GITSYNC_ROOT %q", name, m, env["GITSYNC_ROOT"])
 		}
-		if f := env["GITSYNC_PASSWORD_FILE"]; f == "" || mountOf(c, "git-secret") == nil ||
-			!strings.HasPrefix(f, get(mountOf(c, "git-secret"), "mountPath").(string)+"/") {
-			t.Errorf("%v: GITSYNC_PASSWORD_FILE %q is not a file of the mounted Secret horizon-git", get(c, "name"), f)
+		if m := mountOf(c, "accounts"); env["ACCOUNTS_OUT"] == "" || get(m, "mountPath") != env["ACCOUNTS_OUT"] || get(m, "readOnly") == true {
+			t.Errorf("%v: volume accounts mounted as %v, want writable at ACCOUNTS_OUT %q", name, m, env["ACCOUNTS_OUT"])
 		}
-	}
-
-	rec := named(list(pod, "containers"), "reconciler")
-	m := mountOf(rec, "git")
-	mp, _ := get(m, "mountPath").(string)
-	if mp == "" || get(m, "readOnly") != true {
-		t.Fatalf("reconciler mounts volume git as %v, want read-only", m)
-	}
-	want := "run -f " + path.Join(mp, link, "accounts")
-	if got := strings.Join(strs(list(rec, "args")), " "); link == "" || got != want {
-		t.Errorf("reconciler args %q, want %q (the checkout's accounts directory)", got, want)
+		hook := env["GITSYNC_EXECHOOK_COMMAND"]
+		hookDir, _ := get(mountOf(c, "git-sync-hook"), "mountPath").(string)
+		if data, _ := hookCM["data"].(map[string]any); hookDir == "" || path.Dir(hook) != hookDir || data[path.Base(hook)] == nil {
+			t.Errorf("%v: GITSYNC_EXECHOOK_COMMAND %q is not a file of the hook's ConfigMap (mounted at %q)", name, hook, hookDir)
+		}
+		secretDir, _ := get(mountOf(c, "git-secret"), "mountPath").(string)
+		if f := env["GITSYNC_PASSWORD_FILE"]; secretDir == "" || path.Dir(f) != secretDir {
+			t.Errorf("%v: GITSYNC_PASSWORD_FILE %q is not a file of the mounted Secret horizon-git", name, f)
+		}
 	}
 	if get(d, "spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/default-container") != "reconciler" {
 		t.Error("kubectl logs would default to the first container: annotate kubectl.kubernetes.io/default-container: reconciler")
+	}
+}
+
+// TestPublishAccountsHook runs git-sync's hook as git-sync does (in the
+// new commit's worktree) on the example accounts, and watches the
+// published directory as the daemon does: each commit is seen, the files
+// are the commit's (hidden and other files left out, removed ones gone,
+// no temporary file left) and load as the accounts; a commit without the
+// accounts directory fails the hook and leaves the published accounts as
+// they were.
+func TestPublishAccountsHook(t *testing.T) {
+	hook, err := filepath.Abs(filepath.Join(fleetDir, "git-sync", "publish-accounts.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "gone.yaml"), []byte("account: {name: gone}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	examples, err := filepath.Glob(filepath.Join(fleetDir, "accounts", "*.yaml"))
+	if err != nil || len(examples) < 2 {
+		t.Fatalf("examples %v (%v)", examples, err)
+	}
+	commit := func(files map[string]string) (string, error) {
+		tree := t.TempDir()
+		writeTree(t, tree, files)
+		cmd := exec.Command("bash", hook)
+		cmd.Dir = tree
+		cmd.Env = append(os.Environ(), "GITSYNC_HASH=0123abcd", "ACCOUNTS_PATH=accounts", "ACCOUNTS_OUT="+out)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+
+	w, err := daemon.NewWatcher(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan struct{}, 1)
+	go w.Run(ctx, daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second}, changes, slog.New(slog.DiscardHandler))
+	seen := func(what string) {
+		t.Helper()
+		select {
+		case <-changes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the daemon's watch saw no change after %s", what)
+		}
+	}
+	published := func() map[string]string {
+		t.Helper()
+		entries, err := os.ReadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(out, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[e.Name()] = string(b)
+		}
+		return got
+	}
+
+	first := map[string]string{"README.md": "accounts\n", "accounts/.draft.yaml": "x: 1\n", "accounts/notes.txt": "n\n"}
+	want := map[string]string{}
+	for _, f := range examples {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first["accounts/"+filepath.Base(f)] = string(b)
+		want[filepath.Base(f)] = string(b)
+	}
+	if msg, err := commit(first); err != nil {
+		t.Fatalf("hook: %v\n%s", err, msg)
+	}
+	seen("the first commit")
+	if got := published(); !maps.Equal(got, want) {
+		t.Errorf("published %v, want the commit's account files %v", keys(got), keys(want))
+	}
+	set, err := config.LoadSet([]string{out}, config.LoadOptions{})
+	if err != nil || set.Invalid() || len(set.Configs) != len(examples) {
+		t.Errorf("published accounts load as %d accounts (%v, diagnostics %v), want %d", len(set.Configs), err, set.Diagnostics, len(examples))
+	}
+
+	// The next commit drops an account and changes another.
+	second := map[string]string{"accounts/" + filepath.Base(examples[0]): want[filepath.Base(examples[0])] + "# edited\n"}
+	if msg, err := commit(second); err != nil {
+		t.Fatalf("hook: %v\n%s", err, msg)
+	}
+	seen("a commit that edits one account and removes another")
+	want = map[string]string{filepath.Base(examples[0]): second["accounts/"+filepath.Base(examples[0])]}
+	if got := published(); !maps.Equal(got, want) {
+		t.Errorf("published %v after the second commit, want %v", keys(got), keys(want))
+	}
+
+	// A commit without the directory is refused; the accounts stay.
+	if msg, err := commit(map[string]string{"README.md": "moved\n"}); err == nil || !strings.Contains(msg, "no directory accounts") {
+		t.Errorf("hook on a commit without accounts/: %v %q, want a failure naming the directory", err, msg)
+	}
+	if got := published(); !maps.Equal(got, want) {
+		t.Errorf("published %v after a failed hook, want %v kept", keys(got), keys(want))
 	}
 }
 
@@ -433,13 +562,8 @@ func secretKeys(t *testing.T, file, name string) []string {
 	return nil
 }
 
-func keys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+func keys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // TestAccountsDocLinks: the links of docs/accounts.md lead somewhere: its
