@@ -13,41 +13,6 @@ import (
 	"github.com/horizon/reconciler/internal/store"
 )
 
-// fileFlag adds the -f FILE flag every account command takes, and lets the
-// file be given as the one argument instead (reconciler plan horizon.yaml).
-// It sets the command's Args.
-// A command with arguments of its own (trace ticket ID) keeps them: -f
-// alone names its file.
-func fileFlag(cmd *cobra.Command, file *string) {
-	if cmd.Args != nil && reflect.ValueOf(cmd.Args).Pointer() != reflect.ValueOf(noArgs).Pointer() {
-		cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use.")
-		return
-	}
-	cmd.Flags().StringVarP(file, "file", "f", "horizon.yaml", "The horizon.yaml to use; the file may also be given as the argument.")
-	cmd.Use = strings.Replace(cmd.Use, "-f FILE", "[-f] FILE", 1)
-	cmd.Args = func(cmd *cobra.Command, args []string) error { return fileArg(cmd, file, args) }
-}
-
-// fileArg takes the file from the argument. -f and an argument that name
-// different files are a usage error: which one was meant is unknowable.
-func fileArg(cmd *cobra.Command, file *string, args []string) error {
-	switch {
-	case len(args) == 0:
-		return nil
-	case len(args) > 1:
-		return &usageError{message: fmt.Sprintf("%s takes one file, got %d arguments: %s",
-			cmd.CommandPath(), len(args), strings.Join(args, " ")), hint: cmd.CommandPath() + " --help"}
-	case cmd.HasSubCommands() && !strings.ContainsAny(args[0], "./\\"):
-		// A bare word is a mistyped subcommand, not a file.
-		return noArgs(cmd, args)
-	case cmd.Flags().Changed("file") && filepath.Clean(*file) != filepath.Clean(args[0]):
-		return &usageError{message: fmt.Sprintf("-f %s and the argument %s name different files; give the file once",
-			*file, args[0]), hint: cmd.CommandPath() + " " + args[0]}
-	}
-	*file = args[0]
-	return nil
-}
-
 // accountFlags adds the flags of a command that works on accounts: -f
 // FILE|DIR, repeatable, and --account NAME (see accountFiles). The files
 // may also be given as the arguments (reconciler plan accounts/); a

@@ -71,9 +71,6 @@ func TestFileArgument(t *testing.T) {
 				t.Errorf("%s FILE: exit %d, want the argument read as the file:\n%s", name, code, stderr)
 			}
 			several, twoArgs := "a.yaml: no such file", "a.yaml: no such file"
-			if name == "run" {
-				several, twoArgs = "-f a.yaml and the argument b.yaml name different files", "takes one file, got 2 arguments"
-			}
 			code, _, stderr = run(t, nil, "", args("-f", "a.yaml", "b.yaml")...)
 			if code != ExitUsage || !strings.Contains(stderr, several) {
 				t.Errorf("%s -f a.yaml b.yaml: exit %d, want %q:\n%s", name, code, several, stderr)

@@ -24,7 +24,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -522,13 +521,4 @@ func (d *Daemon) serve(srv *http.Server, ln net.Listener) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		d.log.Error("http server stopped", "err", err)
 	}
-}
-
-// fileLabel is how logs name an account's file: its base name in a
-// directory, the path otherwise.
-func fileLabel(multi bool, file string) string {
-	if multi {
-		return filepath.Base(file)
-	}
-	return file
 }

@@ -89,7 +89,6 @@ type fleetOptions struct {
 	store    store.Store // default: SQLite in a temp dir
 	holder   string
 	leaseTTL time.Duration
-	dir      string // default: a new temp dir (files written by the caller)
 }
 
 func startFleet(t testing.TB, dir string, fo fleetOptions, ln net.Listener) *fleet {
@@ -219,6 +218,19 @@ func TestFleetRunsADirectoryOfAccounts(t *testing.T) {
 	}
 	if s, _ := get(t, base+"/readyz"); s != 200 {
 		t.Errorf("readyz = %d: an invalid account file must not take the others' callbacks offline", s)
+	}
+
+	// The status pages: an accounts overview naming the broken file, and
+	// each account's pages under its name.
+	if s, body := get(t, f.admin+"/ui/"); s != 200 || !strings.Contains(body, "acme") || !strings.Contains(body, "globex") ||
+		!strings.Contains(body, "initech") {
+		t.Errorf("accounts overview = %d, want acme, globex and the invalid initech:\n%s", s, body)
+	}
+	if s, body := get(t, f.admin+"/ui/accounts/globex/"); s != 200 || !strings.Contains(body, "globex") {
+		t.Errorf("/ui/accounts/globex/ = %d\n%s", s, body)
+	}
+	if s, _ := get(t, f.admin+"/ui/accounts/nosuch/"); s != http.StatusNotFound {
+		t.Errorf("/ui/accounts/nosuch/ = %d, want 404", s)
 	}
 
 	// Each account's callbacks arrive at its own path and land in its own scope.

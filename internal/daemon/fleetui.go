@@ -1,9 +1,8 @@
 package daemon
 
 import (
-	"fmt"
-	"html"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,9 +12,10 @@ import (
 // accountPages builds and keeps each account's status pages, served
 // under /ui/accounts/{account}.
 type accountPages struct {
-	d  *Daemon
-	mu sync.Mutex
-	h  map[string]*ui.Handler
+	d     *Daemon
+	fleet *ui.Fleet
+	mu    sync.Mutex
+	h     map[string]*ui.Handler
 }
 
 func (p *accountPages) get(name string) (*ui.Handler, error) {
@@ -25,8 +25,7 @@ func (p *accountPages) get(name string) (*ui.Handler, error) {
 		return h, nil
 	}
 	src := source{get: func() *runner { return p.d.runnerFor(name) }}
-	h, err := ui.New(ui.Options{Base: ui.DefaultBase + "/accounts/" + name, Source: src, Token: p.d.o.AdminToken,
-		Logger: p.d.log.With("account", name), Smoke: src.lastSmoke})
+	h, err := p.fleet.Pages(name, ui.Options{Source: src, Logger: p.d.log.With("account", name), Smoke: src.lastSmoke})
 	if err != nil {
 		return nil, err
 	}
@@ -34,33 +33,39 @@ func (p *accountPages) get(name string) (*ui.Handler, error) {
 	return h, nil
 }
 
+// fleetPages serves the accounts overview at /ui/ and each account's
+// pages under /ui/accounts/{account}/. The overview's verdicts are kept
+// current until the daemon stops.
 func (d *Daemon) fleetPages() (http.Handler, error) {
 	pages := &accountPages{d: d, h: map[string]*ui.Handler{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc(ui.DefaultBase+"/accounts/{account}/", func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("account")
-		if d.runnerFor(name) == nil {
-			http.NotFound(w, r)
-			return
-		}
-		h, err := pages.get(name)
+	fleet, err := ui.NewFleet(ui.FleetOptions{Token: d.o.AdminToken, Logger: d.log,
+		Accounts: func() []ui.FleetAccount { return d.uiAccounts(pages) }})
+	if err != nil {
+		return nil, err
+	}
+	pages.fleet = fleet
+	go fleet.Run(d.runCtx)
+	return fleet, nil
+}
+
+// uiAccounts lists the running accounts and the files no account runs
+// from (named by the file, with why).
+func (d *Daemon) uiAccounts(pages *accountPages) []ui.FleetAccount {
+	var out []ui.FleetAccount
+	for _, r := range d.accounts() {
+		cfg, _ := r.current()
+		a := ui.FleetAccount{Name: cfg.Account.Name, Provider: string(cfg.Helpdesk.Provider)}
+		h, err := pages.get(cfg.Account.Name)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
+			a.Problem = err.Error()
 		}
-		h.ServeHTTP(w, r)
-	})
-	mux.HandleFunc(ui.DefaultBase+"/", func(w http.ResponseWriter, r *http.Request) {
-		var b strings.Builder
-		b.WriteString("<!doctype html><title>Accounts</title><h1>Accounts</h1><ul>")
-		for _, rn := range d.accounts() {
-			cfg, _ := rn.current()
-			fmt.Fprintf(&b, `<li><a href="%s/accounts/%s/">%s</a> (%s)</li>`, ui.DefaultBase, html.EscapeString(cfg.Account.Name),
-				html.EscapeString(cfg.Account.Name), cfg.Helpdesk.Provider)
-		}
-		b.WriteString("</ul>")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, b.String())
-	})
-	return mux, nil
+		a.Pages = h
+		out = append(out, a)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for file, why := range d.problems {
+		out = append(out, ui.FleetAccount{Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), Problem: why})
+	}
+	return out
 }
