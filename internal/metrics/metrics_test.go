@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -65,5 +66,46 @@ func TestEveryMetricDocumented(t *testing.T) {
 	}
 	if len(registered) < 20 {
 		t.Fatalf("only %d collectors described: %v", len(registered), registered)
+	}
+}
+
+// TestSeriesCostDocumented: the figures docs/operations.md gives for what
+// an account's series count grows with follow the histograms' buckets
+// (each bucket, +Inf, _sum and _count is a series).
+func TestSeriesCostDocumented(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	m.ReconcileDuration.Observe(1)
+	m.SyncDuration.WithLabelValues("tickets").Observe(1)
+	m.PSARequestDuration.WithLabelValues("connectwise", "list tickets").Observe(1)
+	m.Writeback.Duration.WithLabelValues("note.create").Observe(1)
+	m.Smoke.StepDuration.WithLabelValues("connect").Observe(1)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]int{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			if h := s.GetHistogram(); h != nil {
+				series[f.GetName()] += len(h.GetBucket()) + 3 // +Inf, _sum, _count
+			}
+		}
+	}
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("`horizon_psa_request_duration_seconds` (%d buckets, `+Inf`, `_sum`, `_count`)", series["horizon_psa_request_duration_seconds"]-3),
+		fmt.Sprintf("| %d + 1 per status code seen |", series["horizon_psa_request_duration_seconds"]),
+		fmt.Sprintf("`horizon_sync_duration_seconds` (%d)", series["horizon_sync_duration_seconds"]),
+		fmt.Sprintf("| %d + 2 per result seen |", series["horizon_writeback_duration_seconds"]),
+		fmt.Sprintf("(8 steps × %d)", series["horizon_smoke_step_duration_seconds"]),
+		fmt.Sprintf("`horizon_reconcile_duration_seconds` (%d)", series["horizon_reconcile_duration_seconds"]),
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/operations.md lacks %q: the series an account costs changed with the buckets", want)
+		}
 	}
 }
