@@ -174,7 +174,12 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.HTTPClient == nil {
 		// One transport for every account: connections pool per PSA host.
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Many accounts often share a PSA host (one Autotask zone, one
+		// Zoho data centre): keep enough idle connections per host that
+		// they are reused, not redialled.
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 64
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	multi := len(o.paths()) > 1 || config.IsDir(o.paths()[0])
 	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi,

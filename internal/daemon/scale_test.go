@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +25,7 @@ import (
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/helpdesk/sandbox"
 	"github.com/horizon/reconciler/internal/store"
+	"github.com/horizon/reconciler/internal/store/pgtest"
 
 	_ "github.com/horizon/reconciler/internal/helpdesk/sandbox/zohodesk"
 )
@@ -49,7 +51,7 @@ type callbackTimer struct {
 	proxy *httputil.ReverseProxy
 	mu    sync.Mutex
 	times []time.Duration
-	fails int
+	fails map[int]int // status → count, for answers not 2xx
 }
 
 func (c *callbackTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +63,10 @@ func (c *callbackTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		c.times = append(c.times, d)
 		if rec.status >= 300 {
-			c.fails++
+			if c.fails == nil {
+				c.fails = map[int]int{}
+			}
+			c.fails[rec.status]++
 		}
 	}
 	c.mu.Unlock()
@@ -69,7 +74,7 @@ func (c *callbackTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *callbackTimer) reset() {
 	c.mu.Lock()
-	c.times, c.fails = nil, 0
+	c.times, c.fails = nil, nil
 	c.mu.Unlock()
 }
 
@@ -108,7 +113,11 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	}
 	heapBefore := heapInUse()
 
-	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(root, "h.db"))
+	dbURL := "sqlite:" + filepath.Join(root, "h.db")
+	if os.Getenv("HORIZON_BENCH_STORE") == "postgres" {
+		dbURL = pgtest.FreshURL(t)
+	}
+	st, err := store.Open(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +125,12 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	var mu sync.Mutex
 	reconciled := map[string]bool{}
 	adminLn := listen(t)
+	var logOut io.Writer = io.Discard
+	if os.Getenv("HORIZON_BENCH_LOG") != "" { // the daemon's warnings, to see why a figure is off
+		logOut = os.Stderr
+	}
 	d, err := daemon.New(daemon.Options{ConfigPath: dir, Listener: ln, AdminListener: adminLn, Store: st, RatePerSecond: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReconcileInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})), ReconcileInterval: time.Hour,
 		Events: func(e daemon.Event) {
 			if e.Kind == "reconciled" {
 				mu.Lock()
@@ -218,7 +231,7 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	}
 	timer.mu.Lock()
 	times := slices.Clone(timer.times)
-	fails := timer.fails
+	fails := maps.Clone(timer.fails)
 	timer.mu.Unlock()
 	slices.Sort(times)
 	res.callbacks = len(times)
@@ -226,8 +239,8 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 		res.p50 = times[len(times)/2]
 		res.p99 = times[min(len(times)-1, len(times)*99/100)]
 	}
-	if fails > 0 {
-		t.Errorf("%d of %d callbacks were not answered 2xx", fails, len(times))
+	if len(fails) > 0 {
+		t.Errorf("callbacks not answered 2xx, by status: %v (of %d)", fails, len(times))
 	}
 	return res
 }
@@ -296,7 +309,9 @@ func TestFleetScale(t *testing.T) {
 
 // BenchmarkFleet: one replica, n accounts of 50 tickets each on SQLite,
 // every PSA in turn, then callbacks at 1,000/s spread over the accounts
-// for 10 s. HORIZON_BENCH_ACCOUNTS picks the sizes (default 10,100,1000).
+// for 10 s. HORIZON_BENCH_ACCOUNTS picks the sizes (default 10,100,1000);
+// HORIZON_BENCH_STORE=postgres runs the store on PostgreSQL
+// (HORIZON_TEST_POSTGRES_URL, as scripts/with-postgres sets) instead.
 func BenchmarkFleet(b *testing.B) {
 	sizes := []int{10, 100, 1000}
 	if s := os.Getenv("HORIZON_BENCH_ACCOUNTS"); s != "" {
@@ -323,5 +338,80 @@ func BenchmarkFleet(b *testing.B) {
 				b.ReportMetric(float64(res.lost), "lost")
 			}
 		})
+	}
+}
+
+// replicaScale is what a run of two replicas measured.
+type replicaScale struct {
+	accounts int
+	split    time.Duration // from the second replica's start until each leads half
+	takeover time.Duration // from the kill until the survivor leads every account
+	ttl      time.Duration
+}
+
+// runReplicaScale runs n accounts on two replicas sharing one PostgreSQL
+// database, waits until they split the accounts evenly, kills one without
+// a goodbye and times until the other leads every account.
+func runReplicaScale(t testing.TB, n int, ttl time.Duration) replicaScale {
+	u := pgtest.FreshURL(t)
+	open := func() *killable {
+		st, err := store.Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return &killable{Store: st}
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "accounts")
+	os.Mkdir(dir, 0o700)
+	ln := listen(t)
+	base := "http://" + ln.Addr().String()
+	for i := range n {
+		a := newFleetAccount(t, fmt.Sprintf("acct-%04d", i), scaleProviders[i%len(scaleProviders)], 10)
+		writeFile(t, filepath.Join(dir, a.name+".yaml"), a.file(t, dir, base, ""))
+	}
+	stA, stB := open(), open()
+	a := startFleet(t, dir, fleetOptions{store: stA, holder: "replica-a", leaseTTL: ttl}, ln)
+	wait := func(d time.Duration, what string, cond func() bool) {
+		deadline := time.Now().Add(d)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out after %s waiting for %s", d, what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wait(10*time.Minute, "replica a leading every account", func() bool { return heldBy(t, stA)["replica-a"] == n })
+	began := time.Now()
+	startFleet(t, dir, fleetOptions{store: stB, holder: "replica-b", leaseTTL: ttl}, listen(t))
+	half := (n + 1) / 2
+	wait(10*time.Minute, "an even split", func() bool {
+		h := heldBy(t, stA)
+		return h["replica-a"] <= half && h["replica-b"] >= n-half && h["replica-a"]+h["replica-b"] == n
+	})
+	res := replicaScale{accounts: n, split: time.Since(began), ttl: ttl}
+	stA.dead.Store(true)
+	killed := time.Now()
+	a.stop()
+	wait(10*time.Minute, "replica b leading every account", func() bool { return heldBy(t, stB)["replica-b"] == n })
+	res.takeover = time.Since(killed)
+	return res
+}
+
+// BenchmarkFleetReplicas: two replicas on PostgreSQL split the accounts
+// (HORIZON_BENCH_ACCOUNTS, default 1000), then one is killed.
+func BenchmarkFleetReplicas(b *testing.B) {
+	n := 1000
+	if s := os.Getenv("HORIZON_BENCH_ACCOUNTS"); s != "" {
+		f := strings.Split(s, ",")
+		n, _ = strconv.Atoi(strings.TrimSpace(f[len(f)-1]))
+	}
+	for range b.N {
+		res := runReplicaScale(b, n, 10*time.Second)
+		b.ReportMetric(float64(res.accounts), "accounts")
+		b.ReportMetric(res.split.Seconds(), "s-split")
+		b.ReportMetric(res.takeover.Seconds(), "s-takeover")
+		b.ReportMetric(res.takeover.Seconds()/res.ttl.Seconds(), "takeover/ttl")
 	}
 }

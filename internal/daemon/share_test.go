@@ -40,7 +40,7 @@ func (k *killable) ReleaseLease(ctx context.Context, name, holder string) error 
 }
 
 // heldBy counts the account leases per holder.
-func heldBy(t *testing.T, st store.Store) map[string]int {
+func heldBy(t testing.TB, st store.Store) map[string]int {
 	t.Helper()
 	leases, err := st.Leases(context.Background(), "account/")
 	if err != nil {
