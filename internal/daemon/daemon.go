@@ -387,13 +387,13 @@ func (d *Daemon) index() {
 	d.recordAccounts()
 }
 
-// runnerFor returns the account called name; "" names the only account
-// of a single-account daemon.
+// runnerFor returns the account called name; "" names the account while
+// the daemon runs exactly one.
 func (d *Daemon) runnerFor(name string) *runner {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if name == "" {
-		if d.multi || len(d.byName) != 1 {
+		if len(d.byName) != 1 {
 			return nil
 		}
 		for _, r := range d.byName {

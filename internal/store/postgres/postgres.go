@@ -41,6 +41,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,12 +83,24 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// DefaultMaxConns is the connection pool's size unless the URL's
+// pool_max_conns says otherwise.
+const DefaultMaxConns = 24
+
 // Open connects to the database a postgres:// URL names and applies
 // migrations. Errors never carry the URL's password.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database URL %s: %w", store.Redact(url), err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (4 on a small machine) starves a daemon of many
+		// accounts: each account's callback log, dispatcher and leases
+		// wait for a connection. PostgreSQL commits concurrent
+		// transactions with one WAL flush, so more connections is more
+		// throughput too. pool_max_conns in the URL overrides it.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if err := migrateDB(ctx, cfg.ConnConfig); err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
