@@ -588,8 +588,7 @@ func TestAccountsDocLinks(t *testing.T) {
 				t.Errorf("%s: link to #%s, which is not a heading", doc, anchor)
 			}
 		default:
-			// scale.md holds the scale figures; it is written with them.
-			if _, err := os.Stat(filepath.Join(filepath.Dir(doc), target)); err != nil && target != "scale.md" {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(doc), target)); err != nil {
 				t.Errorf("%s: link to %s: %v", doc, target, err)
 			}
 		}
