@@ -19,7 +19,6 @@ func serverURL(t testing.TB) string { return pgtest.ServerURL(t) }
 
 func freshDB(t testing.TB) string { return pgtest.FreshURL(t) }
 
-func admin(t testing.TB, base, sql string) { pgtest.Exec(t, base, sql) }
 
 func openFresh(t *testing.T) store.Store {
 	t.Helper()
