@@ -19,7 +19,6 @@ func serverURL(t testing.TB) string { return pgtest.ServerURL(t) }
 
 func freshDB(t testing.TB) string { return pgtest.FreshURL(t) }
 
-
 func openFresh(t *testing.T) store.Store {
 	t.Helper()
 	s, err := store.Open(t.Context(), freshDB(t))
