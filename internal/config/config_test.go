@@ -123,6 +123,7 @@ func TestDefaults(t *testing.T) {
 		Picklists:    Picklists{Drift: DriftEnabled},
 		Smoke:        Smoke{CallbackTimeout: DefaultSmokeCallbackTimeout},
 		File:         "minimal.yaml",
+		namePos:      position{2, 17}, // account: {name: acme}
 	}
 	want.Helpdesk.HaloPSA.ClientSecret.dir = "."
 	*want.Sync.BudgetReserve = DefaultBudgetReserve

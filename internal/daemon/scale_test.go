@@ -163,10 +163,11 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 		}
 	}
 	wait("every account reconciled", func() bool { mu.Lock(); defer mu.Unlock(); return len(reconciled) == n })
-	wait("every account's tickets backfilled", func() bool {
+	// Settled: every entity backfilled and no run of the account's
+	// startup still going, so that the load meets the steady state.
+	wait("every account backfilled and settled", func() bool {
 		pending = slices.DeleteFunc(pending, func(a *fleetAccount) bool {
-			c, err := st.Count(context.Background(), store.Scope{Account: a.name, Provider: a.provider}, helpdesk.EntityTickets)
-			return err == nil && c == 50
+			return settled(t, st, store.Scope{Account: a.name, Provider: a.provider})
 		})
 		return len(pending) == 0
 	})
@@ -242,6 +243,29 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	}
 	res.refused = fails
 	return res
+}
+
+// settled reports whether an account has backfilled its tickets (all 50),
+// contacts and companies and has no sync run in progress.
+func settled(t testing.TB, st store.Store, scope store.Scope) bool {
+	ctx := context.Background()
+	if c, err := st.Count(ctx, scope, helpdesk.EntityTickets); err != nil || c != 50 {
+		return false
+	}
+	runs, err := st.SyncRuns(ctx, scope, store.SyncRunFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[helpdesk.Entity]bool{}
+	for _, r := range runs {
+		if r.FinishedAt.IsZero() {
+			return false
+		}
+		if r.Trigger == store.TriggerBackfill {
+			done[r.Entity] = true
+		}
+	}
+	return done[helpdesk.EntityTickets] && done[helpdesk.EntityContacts] && done[helpdesk.EntityCompanies]
 }
 
 func storedSummaries(t testing.TB, st store.Store, a *fleetAccount) map[string]bool {
