@@ -382,7 +382,17 @@ type syncRun struct {
 // newest first.
 func logsSync(t testing.TB, env []string, file string) []syncRun {
 	t.Helper()
-	out := run(t, env, time.Minute, "logs", "sync", "-f", file, "-o", "json", "--limit", "10000")
+	return logsSyncOf(t, env, file, "")
+}
+
+// logsSyncOf is logsSync of one account of a directory ("": the file's).
+func logsSyncOf(t testing.TB, env []string, file, account string) []syncRun {
+	t.Helper()
+	args := []string{"logs", "sync", "-f", file, "-o", "json", "--limit", "10000"}
+	if account != "" {
+		args = append(args, "--account", account)
+	}
+	out := run(t, env, time.Minute, args...)
 	var runs []syncRun
 	if err := json.Unmarshal([]byte(out), &runs); err != nil {
 		t.Fatalf("logs sync -o json: %v\n%s", err, out)
