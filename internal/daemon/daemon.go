@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
@@ -180,6 +181,13 @@ func New(o Options) (*Daemon, error) {
 		// they are reused, not redialled.
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 64
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	}
+	// The Go runtime's and the process's own figures (memory, CPU, file
+	// descriptors): what sizing a replica for its accounts is read from.
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := o.Registry.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return nil, fmt.Errorf("daemon: register process metrics: %w", err)
+		}
 	}
 	multi := len(o.paths()) > 1 || config.IsDir(o.paths()[0])
 	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi,
