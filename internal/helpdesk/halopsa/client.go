@@ -114,21 +114,6 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// sleep waits d for the client's own retries (Config.Sleep in tests).
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.cfg.Sleep != nil {
-		return c.cfg.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func withDefaults(cfg Config) (Config, error) {
 	if cfg.BaseURL == "" && cfg.Tenant != "" {
 		cfg.BaseURL = "https://" + url.PathEscape(cfg.Tenant) + ".halopsa.com"

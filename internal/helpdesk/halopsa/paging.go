@@ -3,11 +3,13 @@ package halopsa
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/horizon/reconciler/internal/helpdesk"
 )
@@ -103,34 +105,22 @@ func (c *Client) fetchPage(ctx context.Context, l list, pageNo int) (*page, erro
 	return p, nil
 }
 
-// emptyBodyTries bounds the asks for a list answered 200 with no body.
-const emptyBodyTries = 3
+// errEmptyList is a list request answered 2xx with no body at all.
+var errEmptyList = errors.New("the answer has an empty body where a list is due")
 
-// getList GETs a list into p. A 2xx with an empty body is a broken
-// answer, not an empty list: it is asked again (the transport retries the
-// other broken bodies, null and unreadable JSON, itself) and then fails
-// the listing, so a sync never takes a cut-off listing for a whole one.
+// getList GETs a list into p. A 2xx with an empty body, null or
+// unreadable JSON is a broken answer, not an empty list: the transport
+// asks again and then fails the listing, so a sync never takes a cut-off
+// listing for a whole one.
 func (c *Client) getList(ctx context.Context, op, path string, q url.Values, p *page) error {
-	for try := 1; ; try++ {
-		res, err := c.get(ctx, op, path, q, p)
-		if err != nil {
-			return err
+	_, err := c.callDecode(ctx, op, request{method: http.MethodGet, path: path, query: q}, func(b []byte) error {
+		if len(b) == 0 {
+			return errEmptyList
 		}
-		if len(res.Body) > 0 {
-			return nil
-		}
-		err = &helpdesk.Error{Provider: helpdesk.HaloPSA, Op: op, Kind: helpdesk.ErrTransient, Status: res.Status,
-			Message: "the answer has an empty body where a list is due"}
-		if try == emptyBodyTries {
-			return err
-		}
-		wait := min(durOr(c.cfg.BaseBackoff, 5*time.Second)<<(try-1), durOr(c.cfg.MaxBackoff, time.Minute))
-		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", helpdesk.HaloPSA, "op", op,
-			"attempt", try, "wait", wait, "err", err)
-		if c.sleep(ctx, wait) != nil {
-			return err
-		}
-	}
+		*p = page{key: p.key} // a retried answer starts afresh
+		return json.Unmarshal(b, p)
+	})
+	return err
 }
 
 // stream converts each raw page with conv, which drops records by

@@ -27,6 +27,17 @@ type request struct {
 // call sends r with a bearer token and decodes a 2xx body into out (nil:
 // ignore the body). Errors are *helpdesk.Error values.
 func (c *Client) call(ctx context.Context, op string, r request, out any) (*transport.Response, error) {
+	return c.callDecode(ctx, op, r, func(b []byte) error {
+		if out == nil || len(b) == 0 {
+			return nil
+		}
+		return json.Unmarshal(b, out)
+	})
+}
+
+// callDecode is call with a decode of its own: an error from it is
+// retried like a transient failure, then returned.
+func (c *Client) callDecode(ctx context.Context, op string, r request, decode func(body []byte) error) (*transport.Response, error) {
 	var body []byte
 	if r.body != nil {
 		var err error
@@ -45,7 +56,7 @@ func (c *Client) call(ctx context.Context, op string, r request, out any) (*tran
 		}
 		return newRequest(ctx, r.method, u, body, tok)
 	}
-	res, err := c.t.DoJSON(ctx, op, build, out)
+	res, err := c.t.DoDecode(ctx, op, build, decode)
 	return res, hint(err)
 }
 

@@ -170,11 +170,11 @@ func (c *Client) Do(ctx context.Context, op string, build RequestFunc) (*Respons
 // DoJSON is Do followed by decoding the body into out; a body that does not
 // decode (truncated, garbled) is retried like a transient failure.
 func (c *Client) DoJSON(ctx context.Context, op string, build RequestFunc, out any) (*Response, error) {
-	return c.do(ctx, op, build, func(b []byte) error {
-		if out == nil || len(b) == 0 {
+	return c.do(ctx, op, build, func(r *Response) error {
+		if out == nil || len(r.Body) == 0 {
 			return nil
 		}
-		return json.Unmarshal(b, out)
+		return json.Unmarshal(r.Body, out)
 	})
 }
 
@@ -182,16 +182,23 @@ func (c *Client) DoJSON(ctx context.Context, op string, build RequestFunc, out a
 // (a listing answered with an empty body, null or HTML) is retried like a
 // transient failure and, when the tries are spent, returned.
 func (c *Client) DoDecode(ctx context.Context, op string, build RequestFunc, decode func(body []byte) error) (*Response, error) {
-	return c.do(ctx, op, build, decode)
+	return c.do(ctx, op, build, func(r *Response) error { return decode(r.Body) })
 }
 
-func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode func([]byte) error) (*Response, error) {
+// DoDecodeStatus is DoDecode for a decode that needs the status as well
+// as the body: Zoho Desk answers an empty list 204 with no body, where a
+// 200 with no body is a broken answer.
+func (c *Client) DoDecodeStatus(ctx context.Context, op string, build RequestFunc, decode func(status int, body []byte) error) (*Response, error) {
+	return c.do(ctx, op, build, func(r *Response) error { return decode(r.Status, r.Body) })
+}
+
+func (c *Client) do(ctx context.Context, op string, build RequestFunc, decode func(*Response) error) (*Response, error) {
 	refreshed := false
 	var last error
 	for attempt := 1; attempt <= c.cfg.MaxAttempts; attempt++ {
 		resp, err := c.once(ctx, op, build)
 		if err == nil && decode != nil {
-			if derr := decode(resp.Body); derr != nil {
+			if derr := decode(resp); derr != nil {
 				err = c.errorf(op, helpdesk.ErrTransient, resp.Status, "", fmt.Errorf("decode response: %w", derr))
 			}
 		}

@@ -127,7 +127,6 @@ type Client struct {
 	auth     *tokenManager
 	sourceID string
 	header   string
-	sleep    func(context.Context, time.Duration) error
 	depts    deptCache
 	reserve  *transport.Reserve
 }
@@ -170,7 +169,6 @@ func New(cfg Config) (*Client, error) {
 		tokenURL: accounts + "/oauth/v2/token",
 		sourceID: cfg.SourceID,
 		header:   cfg.SourceIDHeader,
-		sleep:    sleepCtx,
 	}
 	if c.sourceID == "" {
 		c.sourceID = deriveSourceID(cfg.OrgID, cfg.ClientID)
@@ -256,22 +254,7 @@ func transportConfig(cfg Config, onUnauthorized func() bool) transport.Config {
 // SetSleep replaces every retry sleep (tests make it instant).
 func (c *Client) SetSleep(f func(context.Context, time.Duration) error) {
 	c.http.SetSleep(f)
-	c.sleep = f
 	c.auth.sleep = f
-}
-
-// backoff is the wait before the client's own retry number try (the
-// transport's retries wait on their own): doubling from BaseBackoff,
-// capped at MaxBackoff.
-func (c *Client) backoff(try int) time.Duration {
-	base, ceiling := c.cfg.Tuning.BaseBackoff, c.cfg.Tuning.MaxBackoff
-	if base <= 0 {
-		base = 250 * time.Millisecond
-	}
-	if ceiling <= 0 {
-		ceiling = 30 * time.Second
-	}
-	return min(base<<(try-1), ceiling)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -310,6 +293,17 @@ type request struct {
 // call sends r and decodes a JSON answer into out (nil: ignore the body).
 // A 204 leaves out untouched and returns a response with Status 204.
 func (c *Client) call(ctx context.Context, r request, out any) (*transport.Response, error) {
+	return c.callDecode(ctx, r, func(_ int, body []byte) error {
+		if out == nil || len(body) == 0 {
+			return nil
+		}
+		return json.Unmarshal(body, out)
+	})
+}
+
+// callDecode is call with a decode of its own, which sees the status: an
+// error from it is retried like a transient failure, then returned.
+func (c *Client) callDecode(ctx context.Context, r request, decode func(status int, body []byte) error) (*transport.Response, error) {
 	if _, err := c.auth.token(ctx); err != nil {
 		return nil, err
 	}
@@ -325,9 +319,9 @@ func (c *Client) call(ctx context.Context, r request, out any) (*transport.Respo
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	resp, err := c.http.DoJSON(ctx, r.op, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.http.DoDecodeStatus(ctx, r.op, func(ctx context.Context) (*http.Request, error) {
 		return c.build(ctx, r.method, u, payload)
-	}, out)
+	}, decode)
 	if err != nil {
 		return nil, credentialCause(err)
 	}

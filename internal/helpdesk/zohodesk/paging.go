@@ -3,6 +3,7 @@ package zohodesk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -169,37 +170,30 @@ func (c *Client) listPage(ctx context.Context, op, path string, base url.Values,
 	return c.list(ctx, request{op: op, method: http.MethodGet, path: path, query: q})
 }
 
-// emptyBodyTries bounds the asks for a list page answered 200 with no
-// body at all.
-const emptyBodyTries = 3
+// errEmptyList is a list request answered 200 with no body at all.
+var errEmptyList = errors.New("the answer has an empty body where a list is due")
 
 // list sends a list request and returns its records; a 204 is the end of
-// the list (no records). A 200 with an empty body is a broken answer, not
-// the end: it is asked again (the transport retries the other broken
-// bodies, null and unreadable JSON, itself) and then fails the listing,
-// so a sync never takes a cut-off listing for a complete one.
+// the list (no records). A 200 with an empty body, null or unreadable JSON
+// is a broken answer, not the end: the transport asks again and then fails
+// the listing, so a sync never takes a cut-off listing for a complete one.
 func (c *Client) list(ctx context.Context, r request) ([]json.RawMessage, error) {
-	for try := 1; ; try++ {
-		var env listEnvelope
-		resp, err := c.call(ctx, r, &env)
-		if err != nil {
-			return nil, err
+	var env listEnvelope
+	_, err := c.callDecode(ctx, r, func(status int, body []byte) error {
+		switch {
+		case status == http.StatusNoContent:
+			env = listEnvelope{}
+			return nil
+		case len(body) == 0:
+			return errEmptyList
 		}
-		if resp.Status == http.StatusNoContent || len(resp.Body) > 0 {
-			return env.Data, nil
-		}
-		err = &helpdesk.Error{Provider: helpdesk.ZohoDesk, Op: r.op, Kind: helpdesk.ErrTransient, Status: resp.Status,
-			Message: "the answer has an empty body where a list is due"}
-		if try == emptyBodyTries {
-			return nil, err
-		}
-		wait := c.backoff(try)
-		c.cfg.Logger.InfoContext(ctx, "psa request retry", "provider", helpdesk.ZohoDesk, "op", r.op,
-			"attempt", try, "wait", wait, "err", err)
-		if c.sleep(ctx, wait) != nil {
-			return nil, err
-		}
+		env = listEnvelope{}
+		return json.Unmarshal(body, &env)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return env.Data, nil
 }
 
 func dedupe(items []json.RawMessage, seen map[string]bool) []json.RawMessage {
