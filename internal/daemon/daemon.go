@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -125,6 +126,7 @@ type Daemon struct {
 	// files: callbacks, the write API and the status pages then name the
 	// account in their paths.
 	multi bool
+	dirs  map[string]bool // which given paths are directories
 
 	// serving is set once the HTTP server serves; storeSeen is when the
 	// store last answered a lease request (Unix nanoseconds): with an
@@ -190,7 +192,11 @@ func New(o Options) (*Daemon, error) {
 		}
 	}
 	multi := len(o.paths()) > 1 || config.IsDir(o.paths()[0])
-	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi,
+	dirs := map[string]bool{}
+	for _, p := range o.paths() {
+		dirs[p] = config.IsDir(p)
+	}
+	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi, dirs: dirs,
 		runners: map[string]*runner{}, byName: map[string]*runner{}, problems: map[string]string{}}, nil
 }
 
@@ -213,6 +219,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.runCtx = ctx
+	// Count the live replicas before any account asks for its lease, so
+	// that a replica joining others takes its share, not every free lease.
+	d.beat(ctx, replicaLeasePrefix+d.o.Holder)
 	if err := d.start(ctx); err != nil {
 		return err
 	}
@@ -293,46 +302,55 @@ func (d *Daemon) start(ctx context.Context) error {
 
 // add loads file and starts its account, or records why it cannot run.
 func (d *Daemon) add(ctx context.Context, file string) string {
+	r, why := d.prepare(ctx, file)
+	if why != "" {
+		d.log.Error("account not running", "file", file, "why", why)
+		d.emit("invalid-config", "", "%s", why)
+		d.mu.Lock()
+		d.problems[file] = why
+		d.mu.Unlock()
+		d.recordAccounts()
+		return why
+	}
+	d.launch(ctx, r, file)
+	return ""
+}
+
+// prepare loads file and builds its account without starting it; why
+// says why it cannot run.
+func (d *Daemon) prepare(ctx context.Context, file string) (r *runner, why string) {
 	cfg, diags, err := config.Load(file, config.LoadOptions{})
-	why := ""
 	switch {
 	case err != nil:
-		why = fmt.Sprintf("read %s: %v", file, err)
+		return nil, fmt.Sprintf("read %s: %v", file, err)
 	case cfg == nil:
 		logDiagnostics(d.log, diags)
-		why = fmt.Sprintf("%s is invalid (%d problems)", file, len(config.SortDiagnostics(diags)))
-	default:
-		if other := d.nameTaken(cfg.Account.Name, file); other != "" {
-			why = fmt.Sprintf("%s: account.name %q is already run from %s: every account file needs its own name", file, cfg.Account.Name, other)
-		}
+		return nil, fmt.Sprintf("%s is invalid (%d problems)", file, len(config.SortDiagnostics(diags)))
 	}
-	if why == "" {
-		r := newRunner(d, file)
-		if err := r.swap(ctx, cfg); err != nil {
-			why = fmt.Sprintf("%s: %v", file, err)
-		} else {
-			d.mu.Lock()
-			d.runners[file] = r
-			delete(d.problems, file)
-			d.mu.Unlock()
-			rctx, cancel := context.WithCancel(ctx)
-			r.stop = cancel
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				defer close(r.done)
-				r.run(rctx)
-			}()
-			return ""
-		}
+	if other := d.nameTaken(cfg.Account.Name, file); other != "" {
+		return nil, fmt.Sprintf("%s: account.name %q is already run from %s: every account file needs its own name", file, cfg.Account.Name, other)
 	}
-	d.log.Error("account not running", "file", file, "why", why)
-	d.emit("invalid-config", "", "%s", why)
+	r = newRunner(d, file)
+	if err := r.swap(ctx, cfg); err != nil {
+		return nil, fmt.Sprintf("%s: %v", file, err)
+	}
+	return r, ""
+}
+
+// launch makes r the account of file and starts it.
+func (d *Daemon) launch(ctx context.Context, r *runner, file string) {
 	d.mu.Lock()
-	d.problems[file] = why
+	d.runners[file] = r
+	delete(d.problems, file)
 	d.mu.Unlock()
-	d.recordAccounts()
-	return why
+	rctx, cancel := context.WithCancel(ctx)
+	r.stop = cancel
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(r.done)
+		r.run(rctx)
+	}()
 }
 
 // remove stops the account of a file that is gone.
@@ -395,13 +413,15 @@ func (d *Daemon) index() {
 	d.recordAccounts()
 }
 
-// runnerFor returns the account called name; "" names the account while
-// the daemon runs exactly one.
+// runnerFor returns the account called name; "" names the account of a
+// daemon given one file. A daemon given a directory or several files
+// never answers the paths without an account, even while it runs one: a
+// PSA set up with them would stop reaching it when a second account came.
 func (d *Daemon) runnerFor(name string) *runner {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if name == "" {
-		if len(d.byName) != 1 {
+		if d.multi || len(d.byName) != 1 {
 			return nil
 		}
 		for _, r := range d.byName {
@@ -452,11 +472,14 @@ func (d *Daemon) reloads(ctx context.Context, changes <-chan struct{}) {
 	}
 }
 
-// reload re-reads the file set.
+// reload re-reads the file set: gone files stop their accounts, known
+// files reload (a renamed account is built before the old one stops, so
+// a new name that cannot run leaves the old account running), then new
+// files start theirs.
 func (d *Daemon) reload(ctx context.Context, hup bool) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
-	files, err := config.Files(d.o.paths())
+	files, err := d.currentFiles()
 	if err != nil {
 		// A directory briefly empty or unreadable (a ConfigMap swap, a
 		// checkout in progress) must not stop every account.
@@ -468,6 +491,11 @@ func (d *Daemon) reload(ctx context.Context, hup bool) {
 	for f, r := range d.runners {
 		known[f] = r
 	}
+	for f := range d.problems {
+		if !slices.Contains(files, f) {
+			delete(d.problems, f) // a broken file that is gone is no problem
+		}
+	}
 	d.mu.Unlock()
 	for f := range known {
 		if !slices.Contains(files, f) {
@@ -477,7 +505,6 @@ func (d *Daemon) reload(ctx context.Context, hup bool) {
 	for _, f := range files {
 		r := known[f]
 		if r == nil {
-			d.add(ctx, f)
 			continue
 		}
 		switch r.reload(ctx) {
@@ -487,11 +514,43 @@ func (d *Daemon) reload(ctx context.Context, hup bool) {
 				r.Trigger()
 			}
 		case reloadRenamed:
+			next, why := d.prepare(ctx, f)
+			if why != "" {
+				r.refuse(why)
+				continue
+			}
 			d.remove(f)
+			d.launch(ctx, next, f)
+		}
+	}
+	for _, f := range files {
+		if known[f] == nil {
 			d.add(ctx, f)
 		}
 	}
 	d.index()
+}
+
+// currentFiles lists the account files now. An account file named on
+// the command line that is gone counts as removed; a directory that
+// cannot be read is an error.
+func (d *Daemon) currentFiles() ([]string, error) {
+	var out []string
+	for _, p := range d.o.paths() {
+		fs, err := config.Files([]string{p})
+		if err != nil {
+			if _, serr := os.Stat(p); errors.Is(serr, iofs.ErrNotExist) && !d.dirs[p] {
+				continue
+			}
+			return nil, err
+		}
+		for _, f := range fs {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
 }
 
 func logDiagnostics(log *slog.Logger, diags []config.Diagnostic) {

@@ -86,6 +86,7 @@ type fleet struct {
 }
 
 type fleetOptions struct {
+	more     []string    // more files or directories (ConfigPaths)
 	store    store.Store // default: SQLite in a temp dir
 	holder   string
 	leaseTTL time.Duration
@@ -107,7 +108,7 @@ func startFleet(t testing.TB, dir string, fo fleetOptions, ln net.Listener) *fle
 	}
 	f := &fleet{base: "http://" + ln.Addr().String(), admin: "http://" + adminLn.Addr().String(), dir: dir,
 		events: make(chan daemon.Event, 1000), st: fo.store}
-	d, err := daemon.New(daemon.Options{ConfigPath: dir, Listener: ln, AdminListener: adminLn, Store: fo.store,
+	d, err := daemon.New(daemon.Options{ConfigPath: dir, ConfigPaths: fo.more, Listener: ln, AdminListener: adminLn, Store: fo.store,
 		RatePerSecond: -1, Holder: fo.holder, LeaseTTL: fo.leaseTTL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReconcileInterval: time.Hour,
 		Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
@@ -294,6 +295,22 @@ func TestFleetRunsADirectoryOfAccounts(t *testing.T) {
 		return accountMetric(t, base, "initech", `horizon_reconcile_total{result="success"}`) >= 1 &&
 			accountMetric(t, base, "acme-two", `horizon_reconcile_total{result="success"}`) >= 1
 	})
+	// A rename to a name another file runs is refused: the account keeps
+	// running under its old name on its last good file.
+	writeFile(t, filepath.Join(dir, "globex.yaml"), strings.Replace(globex.file(t, dir, base, ""), "{name: globex}", "{name: initech}", 1))
+	eventually(t, "globex refusing the taken name", func() bool { return accountMetric(t, base, "globex", "horizon_config_valid") == 0 })
+	if got := accountMetric(t, base, "globex", "horizon_leader"); got != 1 {
+		t.Errorf("globex stopped when its file took a name already run (leader %v)", got)
+	}
+	writeFile(t, filepath.Join(dir, "globex.yaml"), globex.file(t, dir, base, ""))
+	eventually(t, "globex valid again", func() bool { return accountMetric(t, base, "globex", "horizon_config_valid") == 1 })
+
+	// A broken file that is deleted is no longer counted.
+	writeFile(t, filepath.Join(dir, "junk.yaml"), "apiVersion: horizon/v1\n")
+	eventually(t, "junk.yaml counted", func() bool { return metricValue(t, base, `horizon_accounts{state="not_running"}`) == 1 })
+	os.Remove(filepath.Join(dir, "junk.yaml"))
+	eventually(t, "junk.yaml forgotten", func() bool { return metricValue(t, base, `horizon_accounts{state="not_running"}`) == 0 })
+
 	os.Remove(filepath.Join(dir, "acme.yaml"))
 	eventually(t, "acme removed", func() bool {
 		return accountMetric(t, base, "acme", "horizon_config_valid") == -1 && metricValue(t, base, `horizon_accounts{state="running"}`) == 3
@@ -308,5 +325,40 @@ func TestFleetRunsADirectoryOfAccounts(t *testing.T) {
 	}
 	if got := strings.Join(held, " "); got != "acme-two/connectwise globex/halopsa initech/autotask" {
 		t.Errorf("leases held = %q, want acme's given up and the three others held", got)
+	}
+}
+
+// TestFleetOfSeveralFiles: a daemon given files (not a directory) stops
+// the account of a file that is deleted and goes on reloading the others;
+// it never answers the paths without an account.
+func TestFleetOfSeveralFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc")
+	os.Mkdir(dir, 0o700)
+	ln := listen(t)
+	base := "http://" + ln.Addr().String()
+	acme := newFleetAccount(t, "acme", "connectwise", 10)
+	globex := newFleetAccount(t, "globex", "halopsa", 10)
+	a, b := filepath.Join(dir, "acme.yaml"), filepath.Join(dir, "globex.yaml")
+	writeFile(t, a, acme.file(t, dir, base, ""))
+	writeFile(t, b, globex.file(t, dir, base, ""))
+	startFleet(t, a, fleetOptions{more: []string{b}}, ln)
+	eventually(t, "both reconciled", func() bool {
+		return accountMetric(t, base, "acme", `horizon_reconcile_total{result="success"}`) >= 1 &&
+			accountMetric(t, base, "globex", `horizon_reconcile_total{result="success"}`) >= 1
+	})
+	os.Remove(b)
+	eventually(t, "globex stopped", func() bool { return accountMetric(t, base, "globex", "horizon_config_valid") == -1 })
+	writeFile(t, a, "apiVersion: horizon/v1\naccount: {name: acme}\nhelpdesk: 7\n")
+	eventually(t, "acme's edit seen after globex's file went", func() bool {
+		return accountMetric(t, base, "acme", "horizon_config_valid") == 0
+	})
+	res, err := http.Post(base+"/callbacks/connectwise", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /callbacks/connectwise to a daemon of several files running one account = %d, want 404", res.StatusCode)
 	}
 }

@@ -117,9 +117,22 @@ func (d *runner) leadership(ctx context.Context) {
 			case stop != nil && sh.surplus(name):
 				d.log.Info("giving the account to another replica: this one leads more than its share")
 				d.emit("follower", "handed account %s to another replica (share)", name)
+				// Keep the lease while the work winds down, so no other
+				// replica starts before this one has stopped.
+				stop()
+				for waiting := true; waiting; {
+					t := time.NewTimer(every)
+					select {
+					case <-done:
+						waiting = false
+					case <-t.C:
+						d.renew(ctx, g)
+					}
+					t.Stop()
+				}
 				stepDown()
 				release(g)
-			case stop == nil && !sh.reserve(name):
+			case stop == nil && !sh.reserve(name, leaseName(g.cfg)):
 				// Over the share: leave the lease to a replica with room.
 			default:
 				lease, held := d.renew(ctx, g)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -163,16 +164,7 @@ func (d *runner) reload(ctx context.Context) reloadOutcome {
 	old, oldFP := d.cfg, d.fp
 	d.mu.Unlock()
 	if old != nil && old.Account.Name != cfg.Account.Name {
-		if other := d.fleet.nameTaken(cfg.Account.Name, d.o.ConfigPath); other != "" {
-			err := fmt.Errorf("account.name %q is already run from %s: every account file needs its own name", cfg.Account.Name, other)
-			d.m.ConfigValid.Set(0)
-			d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
-			d.board.configInvalid(err, nil)
-			d.log.Error("config reload failed; keeping the last good config", "err", err)
-			d.emit("invalid-config", "%s: %v: keeping the last good config", d.o.ConfigPath, err)
-			return reloadFailed
-		}
-		return reloadRenamed
+		return reloadRenamed // the daemon builds the renamed account, or refuses it
 	}
 	fp, err := secretsFingerprint(ctx, cfg)
 	if err == nil && old != nil && old.Hash() == cfg.Hash() && fp == oldFP {
@@ -191,6 +183,16 @@ func (d *runner) reload(ctx context.Context) reloadOutcome {
 	d.log.Info("config reloaded", "hash", cfg.Hash())
 	d.emit("reload", "config reloaded (hash %s)", cfg.Hash())
 	return reloadSwapped
+}
+
+// refuse records why the newest file cannot be put in force: the
+// account keeps running on its last good config.
+func (d *runner) refuse(why string) {
+	d.m.ConfigValid.Set(0)
+	d.m.ReconcileTotal.WithLabelValues("invalid_config").Inc()
+	d.board.configInvalid(errors.New(why), nil)
+	d.log.Error("config reload failed; keeping the last good config", "err", why)
+	d.emit("invalid-config", "%s: keeping the last good config", why)
 }
 
 // secretsFingerprint digests the values behind every secret reference, so

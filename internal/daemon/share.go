@@ -24,11 +24,20 @@ type share struct {
 	accounts int             // accounts this replica runs
 	led      map[string]bool // accounts this replica leads or is taking
 	changed  chan struct{}   // closed when the share grows
+	// unled are the account leases nobody held at the last heartbeat
+	// (by lease name); orphans those unled at the last two. A replica
+	// takes an orphan over its share (rescued), and never gives a rescued
+	// account up as surplus: some replica cannot run it (its file is
+	// invalid there, or not there yet), and an account with no leader is
+	// worse than an uneven split.
+	unled, orphans map[string]bool
+	rescued        map[string]bool
 }
 
 func (s *share) init() {
 	if s.led == nil {
 		s.led, s.changed, s.replicas = map[string]bool{}, make(chan struct{}), 1
+		s.rescued = map[string]bool{}
 	}
 }
 
@@ -40,26 +49,51 @@ func (s *share) limit() int {
 	return (s.accounts + s.replicas - 1) / s.replicas
 }
 
-// set records the fleet's size; a larger share wakes the waiting
-// accounts at once rather than at their next renewal.
-func (s *share) set(replicas, accounts int) {
+// set records the live replicas; setAccounts the accounts this replica
+// runs. A larger share wakes the waiting accounts at once rather than at
+// their next renewal.
+func (s *share) set(replicas int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
+	s.grow(func() { s.replicas = max(replicas, 1) })
+}
+
+func (s *share) setAccounts(accounts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	s.grow(func() { s.accounts = accounts })
+}
+
+// grow applies change (under s.mu) and wakes the waiters if the limit
+// grew.
+func (s *share) grow(change func()) {
 	before := s.limit()
-	s.replicas, s.accounts = max(replicas, 1), accounts
+	change()
 	if s.limit() > before {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
 }
 
-// setAccounts records how many accounts this replica runs.
-func (s *share) setAccounts(accounts int) {
+// setUnled records the accounts whose lease nobody held at the last
+// heartbeat; an account unled at two heartbeats in a row is an orphan.
+func (s *share) setUnled(unled map[string]bool) {
 	s.mu.Lock()
-	replicas := s.replicas
-	s.mu.Unlock()
-	s.set(replicas, accounts)
+	defer s.mu.Unlock()
+	s.init()
+	orphans := map[string]bool{}
+	for n := range unled {
+		if s.unled[n] {
+			orphans[n] = true
+		}
+	}
+	s.unled, s.orphans = unled, orphans
+	if len(orphans) > 0 {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
 }
 
 // wait returns a channel closed when the share next grows.
@@ -72,7 +106,7 @@ func (s *share) wait() <-chan struct{} {
 
 // reserve counts name as led if the share allows one more; the caller
 // then tries the lease and calls release if it did not get it.
-func (s *share) reserve(name string) bool {
+func (s *share) reserve(name, lease string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
@@ -80,7 +114,10 @@ func (s *share) reserve(name string) bool {
 		return true
 	}
 	if len(s.led) >= s.limit() {
-		return false
+		if !s.orphans[lease] {
+			return false
+		}
+		s.rescued[name] = true
 	}
 	s.led[name] = true
 	return true
@@ -92,6 +129,7 @@ func (s *share) release(name string) {
 	defer s.mu.Unlock()
 	s.init()
 	delete(s.led, name)
+	delete(s.rescued, name)
 }
 
 // surplus reports whether name is one this replica should give up: it
@@ -101,12 +139,14 @@ func (s *share) surplus(name string) bool {
 	defer s.mu.Unlock()
 	s.init()
 	over := len(s.led) - s.limit()
-	if over <= 0 || !s.led[name] {
+	if over <= 0 || !s.led[name] || s.rescued[name] {
 		return false
 	}
 	names := make([]string, 0, len(s.led))
 	for n := range s.led {
-		names = append(names, n)
+		if !s.rescued[n] {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	return slices.Index(names, name) >= len(names)-over
@@ -168,11 +208,32 @@ func (d *Daemon) beat(ctx context.Context, name string) time.Duration {
 			next = min(next, max(time.Until(l.ExpiresAt)+10*time.Millisecond, 10*time.Millisecond))
 		}
 	}
-	d.mu.Lock()
-	accounts := len(d.runners)
-	d.mu.Unlock()
-	d.share.set(len(live), accounts)
+	d.share.set(len(live))
+	d.findUnled(bctx)
 	d.fm.Replicas.Set(float64(max(len(live), 1)))
 	d.fm.AccountsLed.Set(float64(d.share.leading()))
 	return next
+}
+
+// findUnled tells the share which of this replica's accounts no replica
+// leads.
+func (d *Daemon) findUnled(ctx context.Context) {
+	held, err := d.o.Store.Leases(ctx, "account/")
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("list account leases", "err", err)
+		}
+		return
+	}
+	taken := make(map[string]bool, len(held))
+	for _, l := range held {
+		taken[l.Name] = true
+	}
+	unled := map[string]bool{}
+	for _, r := range d.accounts() {
+		if g := r.gen.Load(); g != nil && !taken[leaseName(g.cfg)] {
+			unled[leaseName(g.cfg)] = true
+		}
+	}
+	d.share.setUnled(unled)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,5 +121,61 @@ func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bo
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAccountOnlyOneReplicaCanRun: a replica gives up its surplus, but
+// an account the other replica cannot run (its file is not there) is
+// taken back and kept, never left without a leader.
+func TestAccountOnlyOneReplicaCanRun(t *testing.T) {
+	u := pgtest.FreshURL(t)
+	open := func() store.Store {
+		st, err := store.Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	root := t.TempDir()
+	dirA, dirB := filepath.Join(root, "a"), filepath.Join(root, "b")
+	os.Mkdir(dirA, 0o700)
+	os.Mkdir(dirB, 0o700)
+	ln := listen(t)
+	base := "http://" + ln.Addr().String()
+	for _, name := range []string{"acct-a", "acct-b", "acct-c"} {
+		a := newFleetAccount(t, name, "connectwise", 5)
+		writeFile(t, filepath.Join(dirA, name+".yaml"), a.file(t, dirA, base, ""))
+		if name != "acct-c" { // replica b has no file for acct-c
+			writeFile(t, filepath.Join(dirB, name+".yaml"), a.file(t, dirB, base, ""))
+		}
+	}
+	ttl := 3 * time.Second
+	st := open()
+	startFleet(t, dirA, fleetOptions{store: st, holder: "replica-a", leaseTTL: ttl}, ln)
+	eventuallyWithin(t, 30*time.Second, "replica a leading all three", func() bool { return heldBy(t, st)["replica-a"] == 3 })
+	startFleet(t, dirB, fleetOptions{store: open(), holder: "replica-b", leaseTTL: ttl}, listen(t))
+	holders := func() map[string]string {
+		leases, err := st.Leases(context.Background(), "account/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, l := range leases {
+			out[strings.TrimSuffix(strings.TrimPrefix(l.Name, "account/"), "/connectwise")] = l.Holder
+		}
+		return out
+	}
+	eventuallyWithin(t, 60*time.Second, "acct-c led by a and one of acct-a/acct-b by b", func() bool {
+		h := holders()
+		return h["acct-c"] == "replica-a" && len(h) == 3 && (h["acct-a"] == "replica-b" || h["acct-b"] == "replica-b")
+	})
+	// And it stays so: acct-c is not handed over again.
+	deadline := time.Now().Add(3 * ttl)
+	for time.Now().Before(deadline) {
+		if h := holders(); h["acct-c"] != "replica-a" {
+			t.Fatalf("acct-c left without its only possible leader: %v", h)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
