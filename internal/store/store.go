@@ -221,7 +221,8 @@ type WidgetCheck struct {
 }
 
 // Lease is leadership of one name for a time. Epoch increases every time
-// the lease changes holder; leader-only writes carry it as a fencing token.
+// the lease changes holder, so a holder can tell a renewal from a
+// take-over in between.
 type Lease struct {
 	Name      string    `json:"name"`
 	Holder    string    `json:"holder"`
