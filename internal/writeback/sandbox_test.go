@@ -364,7 +364,9 @@ func TestSandboxOrderAndSuspend(t *testing.T) {
 		t.Fatalf("suspended: %+v (%v), want pending and never attempted", w, err)
 	}
 	p.reconfigure(writebackTail)
-	w, err = p.acct.Writeback.RunUntil(ctx, held.ID)
+	resumed, cancelResumed := context.WithTimeout(t.Context(), 2*time.Minute) // its own budget: a slow first half must not eat it
+	defer cancelResumed()
+	w, err = p.acct.Writeback.RunUntil(resumed, held.ID)
 	must(t, err)
 	requireDone(t, w)
 }
