@@ -56,8 +56,8 @@ func (g gatherers) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // readyz is 200 when the replica can take callbacks: an account is in
-// force, the store answered within the lease TTL, and the HTTP server
-// serves. It never depends on a PSA: a PSA outage or a first backfill
+// force and every account's callback receiver is in place, the store
+// answered within the lease TTL, and the HTTP server serves. It never depends on a PSA: a PSA outage or a first backfill
 // must not take the callback endpoint off the network (PSA health is in
 // the metrics and alerts), and one invalid account file must not take
 // the others' callbacks off it either.
@@ -72,8 +72,17 @@ func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
 // notReady says why the replica is not ready, or "" when it is.
 func (d *Daemon) notReady(now time.Time) string {
 	seen := d.storeSeen.Load()
+	accounts := d.accounts()
+	for _, r := range accounts {
+		if r.handler.Load() == nil {
+			// Its receiver is not in place yet: a callback now would be
+			// answered 503 and wait for the PSA's retry.
+			cfg, _ := r.current()
+			return "account " + cfg.Account.Name + " is starting"
+		}
+	}
 	switch {
-	case len(d.accounts()) == 0:
+	case len(accounts) == 0:
 		return "no config loaded"
 	case !d.serving.Load():
 		return "HTTP server not serving"
