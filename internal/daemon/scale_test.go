@@ -385,14 +385,7 @@ type replicaScale struct {
 // a goodbye and times until the other leads every account.
 func runReplicaScale(t testing.TB, n int, ttl time.Duration) replicaScale {
 	u := pgtest.FreshURL(t)
-	open := func() *killable {
-		st, err := store.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return &killable{Store: st}
-	}
+	open := func() *killable { return &killable{Store: openStore(t, u)} }
 	root := t.TempDir()
 	dir := filepath.Join(root, "accounts")
 	os.Mkdir(dir, 0o700)

@@ -40,6 +40,18 @@ func (k *killable) ReleaseLease(ctx context.Context, name, holder string) error 
 	return k.Store.ReleaseLease(ctx, name, holder)
 }
 
+// openStore opens the database at u (one connection pool per replica),
+// closed at cleanup.
+func openStore(t testing.TB, u string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // heldBy counts the account leases per holder.
 func heldBy(t testing.TB, st store.Store) map[string]int {
 	t.Helper()
@@ -60,14 +72,7 @@ func heldBy(t testing.TB, st store.Store) map[string]int {
 // that joins takes its share.
 func TestReplicasShareAccounts(t *testing.T) {
 	u := pgtest.FreshURL(t)
-	open := func() *killable {
-		st, err := store.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return &killable{Store: st}
-	}
+	open := func() *killable { return &killable{Store: openStore(t, u)} }
 	root := t.TempDir()
 	dir := filepath.Join(root, "accounts")
 	os.Mkdir(dir, 0o700)
@@ -129,14 +134,7 @@ func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bo
 // taken back and kept, never left without a leader.
 func TestAccountOnlyOneReplicaCanRun(t *testing.T) {
 	u := pgtest.FreshURL(t)
-	open := func() store.Store {
-		st, err := store.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
+	open := func() store.Store { return openStore(t, u) }
 	root := t.TempDir()
 	dirA, dirB := filepath.Join(root, "a"), filepath.Join(root, "b")
 	os.Mkdir(dirA, 0o700)
