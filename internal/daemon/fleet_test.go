@@ -35,9 +35,15 @@ type fleetAccount struct {
 // in files beside the account file ({file: ...} references), since
 // several accounts of one PSA would otherwise share variable names.
 func newFleetAccount(t testing.TB, name, provider string, tickets int) *fleetAccount {
+	return newTimedFleetAccount(t, name, provider, tickets, nil)
+}
+
+// newTimedFleetAccount is newFleetAccount whose PSA sends its webhooks
+// through rt (nil: the default transport).
+func newTimedFleetAccount(t testing.TB, name, provider string, tickets int, rt http.RoundTripper) *fleetAccount {
 	t.Helper()
 	world := sandbox.Generate(sandbox.GenOptions{Tickets: tickets, Seed: int64(len(name)) + 7})
-	em, err := sandbox.New(provider, sandbox.Options{World: world, DeliveryScale: 0.001})
+	em, err := sandbox.New(provider, sandbox.Options{World: world, DeliveryScale: 0.001, DeliveryTransport: rt})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,47 +43,46 @@ type scaleResult struct {
 	refused        map[int]int   // answers other than 2xx, by status (503: not logged in time, the PSA retries)
 }
 
-// callbackTimer sits between the emulated PSAs and the daemon and times
-// every callback's answer, as the PSA would see it.
+// callbackTimer is the emulated PSAs' transport for webhooks: it times
+// every callback's answer, as the PSA sees it. Connections are kept
+// alive, as a PSA sending many webhooks to one host does.
 type callbackTimer struct {
-	proxy *httputil.ReverseProxy
+	next  http.RoundTripper
 	mu    sync.Mutex
 	times []time.Duration
-	fails map[int]int // status → count, for answers not 2xx
+	fails map[int]int // status → count, for answers not 2xx (0: no answer)
 }
 
-func (c *callbackTimer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func newCallbackTimer() *callbackTimer {
+	return &callbackTimer{next: &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}}
+}
+
+func (c *callbackTimer) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
-	rec := &statusWriter{ResponseWriter: w}
-	c.proxy.ServeHTTP(rec, r)
+	res, err := c.next.RoundTrip(r)
 	d := time.Since(start)
+	status := 0
+	if err == nil {
+		status = res.StatusCode
+	}
 	c.mu.Lock()
 	if r.Method == http.MethodPost {
 		c.times = append(c.times, d)
-		if rec.status >= 300 {
+		if status < 200 || status >= 300 {
 			if c.fails == nil {
 				c.fails = map[int]int{}
 			}
-			c.fails[rec.status]++
+			c.fails[status]++
 		}
 	}
 	c.mu.Unlock()
+	return res, err
 }
 
 func (c *callbackTimer) reset() {
 	c.mu.Lock()
 	c.times, c.fails = nil, nil
 	c.mu.Unlock()
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
 }
 
 // runFleetScale runs n accounts (50 tickets each, every PSA in turn) in
@@ -99,17 +95,12 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	dir := filepath.Join(root, "accounts")
 	os.Mkdir(dir, 0o700)
 	ln := listen(t)
-	daemonURL, _ := url.Parse("http://" + ln.Addr().String())
-	timer := &callbackTimer{proxy: httputil.NewSingleHostReverseProxy(daemonURL)}
-	timer.proxy.ErrorLog = nil
-	front := httptest.NewServer(timer)
-	t.Cleanup(front.Close)
-
+	timer := newCallbackTimer()
 	accts := make([]*fleetAccount, n)
 	for i := range accts {
-		accts[i] = newFleetAccount(t, fmt.Sprintf("acct-%04d", i), scaleProviders[i%len(scaleProviders)], 50)
+		accts[i] = newTimedFleetAccount(t, fmt.Sprintf("acct-%04d", i), scaleProviders[i%len(scaleProviders)], 50, timer)
 		// Every ticket in the ingest window, so each account syncs all 50.
-		body := strings.Replace(accts[i].file(t, dir, front.URL, ""), "ingestWindow: 30d", "ingestWindow: 1000d", 1)
+		body := strings.Replace(accts[i].file(t, dir, "http://"+ln.Addr().String(), ""), "ingestWindow: 30d", "ingestWindow: 1000d", 1)
 		writeFile(t, filepath.Join(dir, accts[i].name+".yaml"), body)
 	}
 	heapBefore := heapInUse()

@@ -62,14 +62,15 @@ type Deliverer struct {
 	records []DeliveryRecord
 }
 
-// NewDeliverer returns a running Deliverer. faults may be nil; scale 0
-// means 1.
-func NewDeliverer(faults *Faults, scale float64) *Deliverer {
+// NewDeliverer returns a running Deliverer with o's faults (may be nil),
+// retry delay scale (0 means 1) and transport.
+func NewDeliverer(o Options) *Deliverer {
+	scale := o.DeliveryScale
 	if scale == 0 {
 		scale = 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Deliverer{client: &http.Client{}, faults: faults, scale: scale, ctx: ctx, cancel: cancel}
+	return &Deliverer{client: &http.Client{Transport: o.DeliveryTransport}, faults: o.Faults, scale: scale, ctx: ctx, cancel: cancel}
 }
 
 // Send queues a delivery.

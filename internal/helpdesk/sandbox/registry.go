@@ -29,7 +29,10 @@ type Options struct {
 	Faults *Faults // nil: no faults
 	// DeliveryScale multiplies webhook retry delays (0: 1).
 	DeliveryScale float64
-	Logger        *slog.Logger
+	// DeliveryTransport sends the webhooks (nil: http.DefaultTransport);
+	// a benchmark times the answers with it.
+	DeliveryTransport http.RoundTripper
+	Logger            *slog.Logger
 }
 
 // Factory builds an emulator.

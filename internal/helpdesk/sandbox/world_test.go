@@ -163,7 +163,7 @@ func TestDelivererRetriesThenSucceeds(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
-	d := NewDeliverer(nil, 0.001)
+	d := NewDeliverer(Options{DeliveryScale: 0.001})
 	defer d.Close()
 	done := make(chan int, 1)
 	d.Send(Delivery{URL: srv.URL, Body: []byte(`{}`), Policy: RetryPolicy{Delays: []time.Duration{time.Second, time.Second, time.Second}},

@@ -155,7 +155,7 @@ func New(o sandbox.Options, s Settings) (*Emulator, error) {
 		o.Logger = slog.Default()
 	}
 	e := &Emulator{world: o.World, faults: o.Faults, set: s.withDefaults(o.World), log: o.Logger,
-		deliverer: sandbox.NewDeliverer(o.Faults, o.DeliveryScale), apiUser: o.World.APIUser(),
+		deliverer: sandbox.NewDeliverer(o), apiUser: o.World.APIUser(),
 		zone: 1, extra: map[int64]ticketExtra{}, hooks: map[int64]*hook{}, nextID: 29700000,
 		snap: map[string]map[int64]rec{}, inflight: map[string]int{}}
 	e.handler = e.faults.Wrap(http.HandlerFunc(e.serve), e.errorWriters(), isZoneRequest)

@@ -123,7 +123,7 @@ func New(o sandbox.Options, s Settings) *Emulator {
 		o.Logger = slog.Default()
 	}
 	e := &Emulator{world: o.World, faults: o.Faults, log: o.Logger, s: s.withDefaults(),
-		deliver: sandbox.NewDeliverer(o.Faults, o.DeliveryScale), keyID: randomGUID(), nextCB: 300}
+		deliver: sandbox.NewDeliverer(o), keyID: randomGUID(), nextCB: 300}
 	e.handler = o.Faults.Wrap(http.HandlerFunc(e.serve), sandbox.ErrorWriters{
 		RateLimited: writeRateLimited, ServerError: writeServerError, Unauthorized: writeUnauthorized,
 	}, isUnmetered)

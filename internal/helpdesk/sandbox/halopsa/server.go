@@ -186,7 +186,7 @@ func New(o sandbox.Options, s Settings) (*Server, error) {
 	}
 	srv := &Server{world: o.World, faults: o.Faults, log: o.Logger, set: s.withDefaults(),
 		tokens: map[string]time.Time{}, batches: map[string]*batch{}, counts: map[string]int{}}
-	srv.deliver = sandbox.NewDeliverer(o.Faults, o.DeliveryScale)
+	srv.deliver = sandbox.NewDeliverer(o)
 	srv.handler = o.Faults.Wrap(http.HandlerFunc(srv.route), faultWriters(), isAuthPath)
 	o.World.Subscribe(srv.onChange)
 	return srv, nil

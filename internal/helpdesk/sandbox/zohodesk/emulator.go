@@ -207,7 +207,7 @@ func New(o sandbox.Options, zo Options) (*Emulator, error) {
 	}
 	zo.defaults()
 	e := &Emulator{opt: zo, world: o.World, faults: o.Faults, log: o.Logger,
-		deliver: sandbox.NewDeliverer(o.Faults, o.DeliveryScale),
+		deliver: sandbox.NewDeliverer(o),
 		tokens:  newTokenStore(zo), hooks: newHookStore(),
 		client: &http.Client{Timeout: zo.HandshakeTimeout}}
 	e.handler = e.routes()
