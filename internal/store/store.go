@@ -152,6 +152,15 @@ type CallbackRecord struct {
 	ProcessedAt time.Time `json:"processedAt,omitzero"`
 }
 
+// CallbackBatch is one scope's deliveries in InsertCallbackBatches, which
+// sets IDs and Dup as InsertCallbacks returns them.
+type CallbackBatch struct {
+	Scope   Scope
+	Records []CallbackRecord
+	IDs     []int64
+	Dup     []bool
+}
+
 // CallbackFilter selects callback log rows; zero fields select all.
 type CallbackFilter struct {
 	ExternalID string // a ticket's (or other record's) external ID
@@ -286,6 +295,11 @@ type Store interface {
 	// record whose DeliveryID was already logged, the returned flag is
 	// true and the record is stored with result duplicate.
 	InsertCallbacks(ctx context.Context, s Scope, recs []CallbackRecord) (ids []int64, dup []bool, err error)
+	// InsertCallbackBatches logs the deliveries of several scopes (one
+	// group commit of a process serving many accounts) in one
+	// transaction, as InsertCallbacks does for one: every batch's IDs and
+	// Dup are set, or none is logged.
+	InsertCallbackBatches(ctx context.Context, bs []CallbackBatch) error
 	// PendingCallbacks returns accepted, unprocessed callbacks, oldest
 	// first.
 	PendingCallbacks(ctx context.Context, s Scope, limit int) ([]CallbackRecord, error)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,10 +13,27 @@ import (
 	"github.com/horizon/reconciler/internal/store/internal/record"
 )
 
-const insertCallbackSQL = `INSERT INTO callback_log (account, provider, received_at, source_provider, event,
-  delivery_id, dedupe_key, external_ids, verified, result, reason, payload, processed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id`
+// insertCallbackSQL logs one delivery in one statement: the row with its
+// de-duplication key; when the key is taken (by an earlier delivery, or
+// one earlier in the same transaction), the row without a key and with
+// result duplicate, so that the audit trail shows every delivery; then
+// its external IDs ($14). It returns the row's ID and whether it is a
+// duplicate.
+const insertCallbackSQL = `WITH ins AS (
+  INSERT INTO callback_log (account, provider, received_at, source_provider, event,
+    delivery_id, dedupe_key, external_ids, verified, result, reason, payload, processed_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+  ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id),
+dup AS (
+  INSERT INTO callback_log (account, provider, received_at, source_provider, event,
+    delivery_id, dedupe_key, external_ids, verified, result, reason, payload, processed_at)
+  SELECT $1, $2, $3, $4, $5, $6, NULL, $8, $9, 'duplicate', $11, $12, $13
+  WHERE NOT EXISTS (SELECT FROM ins) RETURNING id),
+logged AS (SELECT id, false AS dup FROM ins UNION ALL SELECT id, true FROM dup),
+xids AS (
+  INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
+  SELECT $1, $2, x, logged.id FROM logged, unnest($14::text[]) AS x)
+SELECT id, dup FROM logged`
 
 // InsertCallbacks logs deliveries in one transaction. A delivery whose ID
 // an earlier accepted delivery already claimed is logged with result
@@ -25,102 +41,52 @@ ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id`
 // replicas: a concurrent insert of the same ID waits for the other
 // transaction and then sees the conflict.
 func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []store.CallbackRecord) ([]int64, []bool, error) {
-	ids, dup := make([]int64, len(recs)), make([]bool, len(recs))
-	norms, keys := make([]store.CallbackRecord, len(recs)), make([]*string, len(recs))
-	for i, r := range recs {
-		norms[i], keys[i] = norm.Callback(sc, r, s.now)
+	bs := []store.CallbackBatch{{Scope: sc, Records: recs}}
+	if err := s.InsertCallbackBatches(ctx, bs); err != nil {
+		return nil, nil, err
 	}
-	// Three round trips whatever the batch size: the rows (pipelined), the
-	// duplicates' rows, the external IDs. One per row would cap the group
-	// commit's throughput at the network's latency.
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := insertRows(ctx, tx, sc, norms, keys, ids, dup); err != nil {
-			return err
-		}
-		if err := insertDuplicates(ctx, tx, sc, norms, ids, dup); err != nil {
-			return err
-		}
-		return insertExternalIDs(ctx, tx, sc, norms, ids)
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: insert callbacks: %w", err)
-	}
-	return ids, dup, nil
+	return bs[0].IDs, bs[0].Dup, nil
 }
 
-// insertRows inserts every row with its de-duplication key; a row whose
-// key is taken (by an earlier delivery, or one earlier in this batch) is
-// marked dup.
-func insertRows(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, keys []*string, ids []int64, dup []bool) error {
+// InsertCallbackBatches logs the deliveries of several scopes in one
+// round trip, on the callback log's own connections: one statement per
+// delivery, sent as one batch, which PostgreSQL runs as one implicit
+// transaction (all or nothing) committed once. A round trip per row, or a BEGIN and COMMIT of their own, would
+// cap the group commit's throughput at the network's latency.
+func (s *Store) InsertCallbackBatches(ctx context.Context, bs []store.CallbackBatch) error {
 	b := &pgx.Batch{}
-	for i, r := range recs {
-		if err := queueCallback(b, sc, r, keys[i]); err != nil {
-			return err
-		}
-	}
-	br := tx.SendBatch(ctx, b)
-	for i := range recs {
-		err := br.QueryRow().Scan(&ids[i])
-		if errors.Is(err, pgx.ErrNoRows) {
-			dup[i] = true
-		} else if err != nil {
-			br.Close()
-			return fmt.Errorf("callback %d: %w", i, err)
-		}
-	}
-	return br.Close()
-}
-
-// insertDuplicates logs the duplicates too, without a key, so the audit
-// trail shows every delivery.
-func insertDuplicates(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, ids []int64, dup []bool) error {
-	b := &pgx.Batch{}
-	var at []int
-	for i, r := range recs {
-		if dup[i] {
-			r.Result = store.CallbackDuplicate
-			recs[i] = r
-			if err := queueCallback(b, sc, r, nil); err != nil {
-				return err
+	for i := range bs {
+		bc := &bs[i]
+		bc.IDs, bc.Dup = make([]int64, len(bc.Records)), make([]bool, len(bc.Records))
+		for _, r := range bc.Records {
+			r, key := norm.Callback(bc.Scope, r, s.now)
+			args, err := times.CallbackArgs(bc.Scope, r, key)
+			if err != nil {
+				return fmt.Errorf("postgres: insert callbacks: %w", err)
 			}
-			at = append(at, i)
+			xids := r.ExternalIDs
+			if xids == nil {
+				xids = []string{}
+			}
+			b.Queue(insertCallbackSQL, append(args, xids)...)
 		}
 	}
-	if len(at) == 0 {
+	if b.Len() == 0 {
 		return nil
 	}
-	br := tx.SendBatch(ctx, b)
-	for _, i := range at {
-		if err := br.QueryRow().Scan(&ids[i]); err != nil {
-			br.Close()
-			return fmt.Errorf("duplicate callback %d: %w", i, err)
+	br := s.logPool.SendBatch(ctx, b)
+	for i := range bs {
+		bc := &bs[i]
+		for j := range bc.Records {
+			if err := br.QueryRow().Scan(&bc.IDs[j], &bc.Dup[j]); err != nil {
+				br.Close()
+				return fmt.Errorf("postgres: insert callbacks: %s callback %d: %w", bc.Scope.Account, j, err)
+			}
 		}
 	}
-	return br.Close()
-}
-
-func insertExternalIDs(ctx context.Context, tx pgx.Tx, sc store.Scope, recs []store.CallbackRecord, ids []int64) error {
-	var xs []string
-	var cbs []int64
-	for i, r := range recs {
-		for _, x := range r.ExternalIDs {
-			xs, cbs = append(xs, x), append(cbs, ids[i])
-		}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("postgres: insert callbacks: %w", err)
 	}
-	if len(xs) == 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
-SELECT $1, $2, x, c FROM unnest($3::text[], $4::bigint[]) AS t(x, c)`, sc.Account, sc.Provider, xs, cbs)
-	return err
-}
-
-func queueCallback(b *pgx.Batch, sc store.Scope, r store.CallbackRecord, key *string) error {
-	args, err := times.CallbackArgs(sc, r, key)
-	if err != nil {
-		return err
-	}
-	b.Queue(insertCallbackSQL, args...)
 	return nil
 }
 

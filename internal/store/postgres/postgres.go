@@ -71,6 +71,11 @@ func init() {
 // Store is a PostgreSQL-backed store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// logPool is the callback log's own few connections: a webhook is
+	// answered only once its row is committed, and must not wait for a
+	// connection behind syncs and dispatches (with many accounts, the
+	// main pool has a queue).
+	logPool *pgxpool.Pool
 	now  func() time.Time
 	// modes holds, per scope and entity, how WriteBatch writes the next
 	// batch, as the last batch suggests (see WriteBatch).
@@ -86,6 +91,10 @@ var _ store.Store = (*Store)(nil)
 // DefaultMaxConns is the connection pool's size unless the URL's
 // pool_max_conns says otherwise.
 const DefaultMaxConns = 24
+
+// LogConns is the size of the callback log's own pool (beside the main
+// one): a process opens at most DefaultMaxConns + LogConns connections.
+const LogConns = 4
 
 // Open connects to the database a postgres:// URL names and applies
 // migrations. Errors never carry the URL's password.
@@ -109,7 +118,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
 	}
-	return &Store{pool: pool, now: time.Now}, nil
+	lcfg := cfg.Copy()
+	lcfg.MaxConns, lcfg.MinConns = LogConns, 0
+	logPool, err := pgxpool.NewWithConfig(ctx, lcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
+	}
+	return &Store{pool: pool, logPool: logPool, now: time.Now}, nil
 }
 
 func migrateDB(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -130,9 +146,10 @@ func migrateDB(ctx context.Context, cc *pgx.ConnConfig) error {
 // Backend returns "postgres".
 func (s *Store) Backend() string { return "postgres" }
 
-// Close closes the pool.
+// Close closes the pools.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.logPool.Close()
 	return nil
 }
 

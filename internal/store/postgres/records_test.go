@@ -173,7 +173,7 @@ func wantSummary(t *testing.T, s *Store, id, summary string) {
 // makes the COPY fail; WriteBatch merges instead, with exact counts.
 func TestWriteBatchInsertRace(t *testing.T) {
 	s := openStore(t)
-	other := &Store{pool: s.pool, now: s.now} // another writer
+	other := &Store{pool: s.pool, logPool: s.logPool, now: s.now} // another writer
 	at := func(h int) time.Time { return storetest.T0.Add(time.Duration(h) * time.Hour) }
 	mustWrite(t, s, storetest.Ticket("a", at(1), "a1"))
 	var writes []string

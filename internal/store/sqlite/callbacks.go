@@ -22,20 +22,33 @@ ON CONFLICT (account, provider, dedupe_key) DO NOTHING RETURNING id`
 // an earlier accepted delivery already claimed is logged with result
 // duplicate and flagged in dup.
 func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []store.CallbackRecord) ([]int64, []bool, error) {
-	ids, dup := make([]int64, len(recs)), make([]bool, len(recs))
+	bs := []store.CallbackBatch{{Scope: sc, Records: recs}}
+	if err := s.InsertCallbackBatches(ctx, bs); err != nil {
+		return nil, nil, err
+	}
+	return bs[0].IDs, bs[0].Dup, nil
+}
+
+// InsertCallbackBatches logs the deliveries of several scopes in one
+// transaction: one commit for the webhooks of many accounts.
+func (s *Store) InsertCallbackBatches(ctx context.Context, bs []store.CallbackBatch) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for i, r := range recs {
-			var err error
-			if ids[i], dup[i], err = s.insertCallback(ctx, tx, sc, r); err != nil {
-				return fmt.Errorf("callback %d: %w", i, err)
+		for i := range bs {
+			bc := &bs[i]
+			bc.IDs, bc.Dup = make([]int64, len(bc.Records)), make([]bool, len(bc.Records))
+			for j, r := range bc.Records {
+				var err error
+				if bc.IDs[j], bc.Dup[j], err = s.insertCallback(ctx, tx, bc.Scope, r); err != nil {
+					return fmt.Errorf("%s callback %d: %w", bc.Scope.Account, j, err)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: insert callbacks: %w", err)
+		return fmt.Errorf("sqlite: insert callbacks: %w", err)
 	}
-	return ids, dup, nil
+	return nil
 }
 
 func (s *Store) insertCallback(ctx context.Context, tx *sql.Tx, sc store.Scope, r store.CallbackRecord) (int64, bool, error) {

@@ -14,6 +14,7 @@ var callbackTests = map[string]func(*testing.T, store.Store){
 	"Filters":        testCallbackFilters,
 	"PendingAndMark": testCallbackPendingMark,
 	"Stats":          testCallbackStats,
+	"Batches":        testCallbackBatches,
 }
 
 func cb(delivery string, received time.Duration, ids ...string) store.CallbackRecord {
@@ -150,4 +151,33 @@ func testCallbackStats(t *testing.T, s store.Store) {
 	noErr(t, "CallbackStats", err)
 	equal(t, "stats", st, store.CallbackStats{LastReceived: at(4 * time.Second), ByResult: map[string]int{
 		store.CallbackAccepted: 1, store.CallbackDuplicate: 1, store.CallbackRejected: 1, store.CallbackProcessed: 1}})
+}
+
+// testCallbackBatches: one insert for several scopes (a process serving
+// many accounts) keys duplicates per scope, in order, within the call too.
+func testCallbackBatches(t *testing.T, s store.Store) {
+	insert(t, s, Scope, cb("d1", 0, "101"))
+	bs := []store.CallbackBatch{
+		{Scope: Scope, Records: []store.CallbackRecord{cb("d1", time.Second, "101"), cb("d2", time.Second, "102")}},
+		{Scope: other, Records: []store.CallbackRecord{cb("d1", time.Second, "201"), cb("d2", time.Second)}},
+		{Scope: Scope, Records: []store.CallbackRecord{cb("d2", 2*time.Second, "102")}},
+		{Scope: other},
+	}
+	noErr(t, "InsertCallbackBatches", s.InsertCallbackBatches(ctx(t), bs))
+	equal(t, "dup", [][]bool{bs[0].Dup, bs[1].Dup, bs[2].Dup, bs[3].Dup},
+		[][]bool{{true, false}, {false, false}, {true}, {}})
+	for i, b := range bs {
+		if len(b.IDs) != len(b.Records) {
+			t.Fatalf("batch %d: %d ids for %d records", i, len(b.IDs), len(b.Records))
+		}
+	}
+	got := callbacks(t, s, store.CallbackFilter{ExternalID: "102"})
+	equal(t, "rows of 102, newest first", idsOf(got), []int64{bs[2].IDs[0], bs[0].IDs[1]})
+	equal(t, "duplicate result", got[0].Result, store.CallbackDuplicate)
+	o, err := s.Callbacks(ctx(t), other, store.CallbackFilter{ExternalID: "201"})
+	noErr(t, "Callbacks", err)
+	equal(t, "the other scope's row", idsOf(o), []int64{bs[1].IDs[0]})
+	pending, err := s.PendingCallbacks(ctx(t), other, 10)
+	noErr(t, "PendingCallbacks", err)
+	equal(t, "the other scope's pending rows", idsOf(pending), bs[1].IDs)
 }
