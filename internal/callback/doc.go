@@ -17,8 +17,12 @@
 //     reason, and never reach ticket data.
 //   - Concurrent deliveries are group-committed: a committer goroutine
 //     gathers the rows of every delivery waiting (up to BatchSize, for at
-//     most BatchDelay) into one Store.InsertCallbacks transaction, and each
-//     handler waits for its own batch's outcome before answering.
+//     most BatchDelay) into one Store.InsertCallbackBatches transaction,
+//     and each handler waits for its own batch's outcome before
+//     answering. A process serving many accounts shares one Log across
+//     their receivers, so that webhooks of different accounts share a
+//     commit; when a shared commit fails, each account's rows are tried
+//     alone, so one account's failure is only its own.
 //   - Repeated deliveries are de-duplicated by the store on DeliveryID
 //     (logged as duplicate, answered 200 so the PSA stops retrying).
 //     Where the provider's payload carries an event time, events older

@@ -38,6 +38,24 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{claimed: map[string]bool{}} }
 
+// InsertCallbackBatches is one InsertCallbacks call of every batch's rows
+// (the fake keeps one scope).
+func (m *memStore) InsertCallbackBatches(ctx context.Context, bs []store.CallbackBatch) error {
+	var all []store.CallbackRecord
+	for _, b := range bs {
+		all = append(all, b.Records...)
+	}
+	ids, dup, err := m.InsertCallbacks(ctx, store.Scope{}, all)
+	if err != nil {
+		return err
+	}
+	for i := range bs {
+		n := len(bs[i].Records)
+		bs[i].IDs, bs[i].Dup, ids, dup = ids[:n:n], dup[:n:n], ids[n:], dup[n:]
+	}
+	return nil
+}
+
 func (m *memStore) InsertCallbacks(ctx context.Context, _ store.Scope, recs []store.CallbackRecord) ([]int64, []bool, error) {
 	if m.entered != nil {
 		select {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,10 @@ type Config struct {
 	// Committers is the number of concurrent group commits. Default 1;
 	// PostgreSQL can usefully take more.
 	Committers int
+	// Log, when set, is a group commit shared with other receivers (its
+	// owner runs it; BatchSize, BatchDelay and Committers are then its
+	// own). Nil: the receiver has one of its own, run by Run.
+	Log *Log
 	// PayloadLimit bounds the body excerpt kept with a verified
 	// delivery's row. Default 16 KiB.
 	PayloadLimit int
@@ -137,6 +142,12 @@ type Receiver struct {
 	cfg      Config
 	log      *slog.Logger
 	commit   *committer
+	ownLog   bool
+
+	// closed is closed when Run returns, refusing deliveries to a
+	// receiver whose Log is shared and still running.
+	closeMu sync.Mutex
+	closed  chan struct{}
 	accepted chan struct{}
 	secrets  atomic.Pointer[secretSet]
 	reject   *rejections
@@ -157,8 +168,13 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	rc := &Receiver{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "callback", "provider", cfg.Scope.Provider),
-		commit:   newCommitter(cfg.Store, cfg.Scope, cfg.BatchSize, cfg.BatchDelay, cfg.AckTimeout),
 		accepted: make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+	}
+	if cfg.Log != nil {
+		rc.commit = cfg.Log.c
+	} else {
+		rc.commit, rc.ownLog = newCommitter(cfg.Store, cfg.BatchSize, cfg.BatchDelay, cfg.AckTimeout, cfg.Committers), true
 	}
 	rc.reject = newRejections(&rc.cfg, rc.log)
 	set := &secretSet{current: cfg.Secret}
@@ -179,8 +195,30 @@ func (rc *Receiver) Run(ctx context.Context) error {
 	rc.primeLastReceived(ctx)
 	stop := rc.reject.summarize(ctx)
 	defer stop()
-	rc.commit.run(ctx, rc.cfg.Committers)
+	rc.closeMu.Lock()
+	select {
+	case <-rc.closed: // run again after a stop
+		rc.closed = make(chan struct{})
+	default:
+	}
+	rc.closeMu.Unlock()
+	if rc.ownLog {
+		rc.commit.run(ctx)
+	} else {
+		<-ctx.Done()
+	}
+	rc.closeMu.Lock()
+	close(rc.closed)
+	rc.closeMu.Unlock()
 	return nil
+}
+
+// submit hands a delivery's rows to the group commit.
+func (rc *Receiver) submit(ctx context.Context, recs []store.CallbackRecord) (commitResult, error) {
+	rc.closeMu.Lock()
+	closed := rc.closed
+	rc.closeMu.Unlock()
+	return rc.commit.submit(ctx, closed, rc.cfg.Scope, recs)
 }
 
 // Accepted returns a channel that receives a value (coalesced) whenever
@@ -331,7 +369,7 @@ func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	rec := rc.baseRecord(excerpt(body, rejectedExcerpt))
 	rec.Result, rec.Reason = store.CallbackRejected, rej.Reason
-	if _, err := rc.commit.submit(ctx, []store.CallbackRecord{rec}); err != nil {
+	if _, err := rc.submit(ctx, []store.CallbackRecord{rec}); err != nil {
 		rc.log.Warn("log rejected callback", "err", err)
 	}
 	rc.count(rec.Event, store.CallbackRejected, 1)
@@ -347,7 +385,7 @@ func (rc *Receiver) refuse(ctx context.Context, w http.ResponseWriter, r *http.R
 // not be written).
 func (rc *Receiver) accept(ctx context.Context, w http.ResponseWriter, events []helpdesk.CallbackEvent, body []byte) {
 	recs := rc.eventRecords(events, body)
-	res, err := rc.commit.submit(ctx, recs)
+	res, err := rc.submit(ctx, recs)
 	if err != nil {
 		rc.count("", "error", 1)
 		rc.log.Error("callback not logged; answering 503", "events", len(recs), "err", err)

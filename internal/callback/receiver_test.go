@@ -445,13 +445,13 @@ func TestGroupCommit(t *testing.T) {
 func TestCommitterStopsWithoutLosingRequests(t *testing.T) {
 	st := newMemStore()
 	st.gate, st.entered = make(chan struct{}), make(chan struct{}, 1)
-	c := newCommitter(st, testScope, 10, 0, time.Minute)
+	c := newCommitter(st, 10, 0, time.Minute, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); c.run(ctx, 1) }()
+	go func() { defer close(done); c.run(ctx) }()
 	res := make(chan error, 1)
 	go func() {
-		_, err := c.submit(context.Background(), []store.CallbackRecord{{DeliveryID: "a", Result: "accepted"}})
+		_, err := c.submit(context.Background(), nil, testScope, []store.CallbackRecord{{DeliveryID: "a", Result: "accepted"}})
 		res <- err
 	}()
 	<-st.entered
@@ -461,7 +461,7 @@ func TestCommitterStopsWithoutLosingRequests(t *testing.T) {
 		t.Fatalf("in-flight request: %v", err)
 	}
 	<-done
-	if _, err := c.submit(context.Background(), nil); !errors.Is(err, ErrStopped) {
+	if _, err := c.submit(context.Background(), nil, testScope, nil); !errors.Is(err, ErrStopped) {
 		t.Fatalf("after stop: %v, want ErrStopped", err)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/horizon/reconciler/internal/callback"
 	"github.com/horizon/reconciler/internal/config"
 	"github.com/horizon/reconciler/internal/helpdesk"
 	"github.com/horizon/reconciler/internal/metrics"
@@ -136,6 +137,11 @@ type Daemon struct {
 
 	share share // how many accounts this replica may lead
 
+	// cbLog group-commits the callback-log rows of every account's
+	// receiver: webhooks of different accounts arriving together share
+	// one transaction. It outlives the accounts (stopped after them).
+	cbLog *callback.Log
+
 	reloadMu sync.Mutex // serialises reloads of the file set
 	mu       sync.Mutex
 	runners  map[string]*runner // by file
@@ -197,7 +203,18 @@ func New(o Options) (*Daemon, error) {
 		dirs[p] = config.IsDir(p)
 	}
 	return &Daemon{o: o, log: o.Logger, fm: metrics.NewFleet(o.Registry), multi: multi, dirs: dirs,
+		cbLog:   callback.NewLog(o.Store, callback.LogOptions{Committers: logCommitters(o.Store)}),
 		runners: map[string]*runner{}, byName: map[string]*runner{}, problems: map[string]string{}}, nil
+}
+
+// logCommitters is how many group commits of the callback log run at
+// once: two on PostgreSQL (one gathers while the other commits), one on
+// SQLite (one writer at a time).
+func logCommitters(st store.Store) int {
+	if st.Backend() == "postgres" {
+		return 2
+	}
+	return 1
 }
 
 func (d *Daemon) emit(kind, account, format string, args ...any) {
@@ -222,6 +239,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	// Count the live replicas before any account asks for its lease, so
 	// that a replica joining others takes its share, not every free lease.
 	d.beat(ctx, replicaLeasePrefix+d.o.Holder)
+	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
+	var logRun sync.WaitGroup
+	logRun.Go(func() { d.cbLog.Run(logCtx) })
+	defer func() { stopLog(); logRun.Wait() }() // after stopAll: receivers first
 	if err := d.start(ctx); err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (d *runner) receivers(ctx context.Context) {
 			previous, until := previousSecret(lastAcct, a)
 			rc, err := callback.NewReceiver(callback.Config{Scope: a.Scope, Provider: a.Provider, Store: d.o.Store,
 				Secret: a.CallbackSecret, PreviousSecret: previous, PreviousUntil: until, Metrics: d.m, Logger: d.log,
-				Now: d.o.Now})
+				Now: d.o.Now, Log: d.fleet.cbLog})
 			if err != nil {
 				d.log.Error("callback receiver", "err", err)
 			} else {
