@@ -147,7 +147,7 @@ func (d *runner) leadership(ctx context.Context) {
 					stop, done, ledGen, ledEpoch = cancel, make(chan struct{}), g, lease.Epoch
 					d.leader.Store(true)
 					d.m.Leader.Set(1)
-					go func() { defer close(done); d.lead(lctx, g) }()
+					go func() { defer close(done); d.lead(lctx, g, lease.Epoch) }()
 				case !held && stop != nil:
 					d.log.Warn("lost the account lease: stepping down")
 					d.emit("follower", "another replica leads this account")
@@ -203,11 +203,11 @@ func (d *runner) renew(ctx context.Context, g *generation) (store.Lease, bool) {
 
 // lead runs the leader's work for one generation until ctx ends: reconcile
 // passes, the polling sync and the callback dispatcher.
-func (d *runner) lead(ctx context.Context, g *generation) {
+func (d *runner) lead(ctx context.Context, g *generation, epoch int64) {
 	d.log.Info("leading the account", "account", g.cfg.Account.Name, "holder", d.o.Holder)
 	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
 	var wg sync.WaitGroup
-	goFn(&wg, func() { d.reconcileLoop(ctx, g) })
+	goFn(&wg, func() { d.reconcileLoop(ctx, g, epoch) })
 	goFn(&wg, func() { g.acct.Writeback.Run(ctx) })
 	goFn(&wg, func() { d.smokeLoop(ctx, g) })
 	goFn(&wg, func() {
@@ -227,14 +227,14 @@ func (d *runner) lead(ctx context.Context, g *generation) {
 
 // reconcileLoop runs a pass at once, then on every trigger and every
 // interval (jittered); after a failed pass, sooner (see failure.retryIn).
-func (d *runner) reconcileLoop(ctx context.Context, g *generation) {
+func (d *runner) reconcileLoop(ctx context.Context, g *generation, epoch int64) {
 	failures := 0
 	for {
 		if d.gen.Load() != g {
 			return // a newer config took over; never apply an old one
 		}
 		wait := jitter(d.o.ReconcileInterval)
-		if err := d.pass(ctx, g); err == nil {
+		if err := d.pass(ctx, g, epoch); err == nil {
 			failures = 0
 			d.recordFailure(failure{}, 0)
 		} else if ctx.Err() == nil {
@@ -258,10 +258,34 @@ func (d *runner) reconcileLoop(ctx context.Context, g *generation) {
 	}
 }
 
+// errNotLeading stops an apply whose replica no longer leads the account.
+var errNotLeading = errors.New("this replica no longer holds the account's lease")
+
+// fence returns the check made before each change an apply makes: the
+// account's lease is unexpired (by the database's clock), held by this
+// replica, under the epoch it started leading with. A renewal that
+// failed, or another replica that took the lease over, stops the apply
+// before its next change.
+func (d *runner) fence(g *generation, epoch int64) func(context.Context) error {
+	name := leaseName(g.cfg)
+	return func(ctx context.Context) error {
+		ls, err := d.o.Store.Leases(ctx, name)
+		if err != nil {
+			return fmt.Errorf("%w: lease unknown: %w", errNotLeading, err)
+		}
+		for _, l := range ls {
+			if l.Name == name && l.Holder == d.o.Holder && l.Epoch == epoch {
+				return nil
+			}
+		}
+		return errNotLeading
+	}
+}
+
 // pass is one reconcile: plan, apply, and record the outcome in metrics
 // whatever happens (the deferred block runs on every path). It returns
 // why the pass failed, nil when it succeeded.
-func (d *runner) pass(ctx context.Context, g *generation) (err error) {
+func (d *runner) pass(ctx context.Context, g *generation, epoch int64) (err error) {
 	start := time.Now()
 	defer func() {
 		result := "success"
@@ -278,7 +302,7 @@ func (d *runner) pass(ctx context.Context, g *generation) (err error) {
 		}
 		return err
 	}
-	res := g.acct.Reconciler.Apply(ctx, p)
+	res := g.acct.Reconciler.ApplyFenced(ctx, p, d.fence(g, epoch))
 	d.afterApply(g, res)
 	d.record(p, res)
 	d.board.passed(p, res.Err())

@@ -134,6 +134,17 @@ func (res Result) Err() error {
 // with errors is refused whole: its changes were computed from a file that
 // is wrong somewhere, so none of them is applied (Result.Refused).
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) Result {
+	return r.ApplyFenced(ctx, p, nil)
+}
+
+// ApplyFenced is Apply that calls fence (when not nil) before each
+// change: once it fails, that change and the rest are not made, and
+// each is failed with its error. The daemon's fence checks that its
+// replica still holds the account's lease under the epoch it started
+// leading with, so that a replica that lost the account in the middle of
+// an apply stops before its next change to the PSA or the store, rather
+// than racing the new leader (two webhook registrations, say).
+func (r *Reconciler) ApplyFenced(ctx context.Context, p *Plan, fence func(context.Context) error) Result {
 	var res Result
 	if p.HasErrors() {
 		for _, d := range p.Drift {
@@ -144,8 +155,18 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) Result {
 		r.logger().WarnContext(ctx, "apply refused: the plan has errors", "errors", len(res.Refused))
 		return res
 	}
+	var fenced error
 	for _, c := range p.Changes {
 		if c.apply == nil {
+			continue
+		}
+		if fenced == nil && fence != nil {
+			if fenced = fence(ctx); fenced != nil {
+				r.logger().WarnContext(ctx, "apply stopped: this process no longer leads the account", "err", fenced)
+			}
+		}
+		if fenced != nil {
+			res.Failed = append(res.Failed, ChangeError{c, fenced})
 			continue
 		}
 		if err := c.apply(ctx); err != nil {
@@ -160,7 +181,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) Result {
 		res.Applied = append(res.Applied, c)
 		r.logger().InfoContext(ctx, "applied", "kind", c.Kind, "action", c.Action, "target", c.Target)
 	}
-	if len(p.Widgets) > 0 {
+	if len(p.Widgets) > 0 && fenced == nil {
 		if err := r.recordWidgets(ctx, p.Widgets); err != nil {
 			res.Failed = append(res.Failed, ChangeError{Change{Kind: KindWidgets, Action: ActionRefresh, Target: "widget status"}, err})
 		}

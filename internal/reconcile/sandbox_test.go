@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -411,5 +412,55 @@ func TestPlanSecretRotation(t *testing.T) {
 	}
 	if strings.Contains(planText(t, plan, "json"), "a-new-secret-after-rotation") {
 		t.Fatal("plan shows the new secret")
+	}
+}
+
+// TestApplyFencedStopsWhenLeadershipIsLost: a fence that fails after the
+// first change stops the apply there: the rest fail with the fence's
+// error and none of them reaches the PSA.
+func TestApplyFencedStopsWhenLeadershipIsLost(t *testing.T) {
+	ctx := context.Background()
+	w := sandbox.Generate(sandbox.GenOptions{Tickets: 40, Seed: 7})
+	e := newEnv(t, helpdesk.ConnectWise, bodyFor(helpdesk.ConnectWise, w))
+	plan, err := e.rec.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks, _ := plan.ByKind(reconcile.KindWebhooks)
+	if len(plan.Changes) < 2 || len(hooks) == 0 {
+		t.Fatalf("want several changes including webhooks:\n%s", planText(t, plan, "text"))
+	}
+	lost := errors.New("lease lost")
+	calls := 0
+	res := e.rec.ApplyFenced(ctx, plan, func(context.Context) error {
+		if calls++; calls > 1 {
+			return lost
+		}
+		return nil
+	})
+	if len(res.Applied) != 1 || len(res.Applied)+len(res.Failed) != len(plan.Changes) {
+		t.Fatalf("%d applied, %d failed of %d changes; want the first applied, the rest failed",
+			len(res.Applied), len(res.Failed), len(plan.Changes))
+	}
+	for _, f := range res.Failed {
+		if !errors.Is(f.Err, lost) {
+			t.Errorf("%s %s failed with %v, want the fence's error", f.Change.Action, f.Change.Target, f.Err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("fence called %d times, want 2 (it is not asked again once it failed)", calls)
+	}
+	registered, err := e.rec.Provider.Webhooks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	managed := 0
+	for _, h := range registered {
+		if h.Managed {
+			managed++
+		}
+	}
+	if first := res.Applied[0]; first.Kind == reconcile.KindWebhooks && managed > 1 || first.Kind != reconcile.KindWebhooks && managed > 0 {
+		t.Errorf("%d webhooks registered after the fence failed (first change: %s %s)", managed, first.Action, first.Target)
 	}
 }
