@@ -139,15 +139,15 @@ func orDefault[T int | int64 | float64 | time.Duration](v, def T) T {
 // Receiver is the http.Handler for /callbacks/{provider}. It is safe for
 // concurrent use; deliveries are only accepted while Run is running.
 type Receiver struct {
-	cfg      Config
-	log      *slog.Logger
-	commit   *committer
-	ownLog   bool
+	cfg    Config
+	log    *slog.Logger
+	commit *committer
+	ownLog bool
 
 	// closed is closed when Run returns, refusing deliveries to a
 	// receiver whose Log is shared and still running.
-	closeMu sync.Mutex
-	closed  chan struct{}
+	closeMu  sync.Mutex
+	closed   chan struct{}
 	accepted chan struct{}
 	secrets  atomic.Pointer[secretSet]
 	reject   *rejections

@@ -76,7 +76,7 @@ type Store struct {
 	// connection behind syncs and dispatches (with many accounts, the
 	// main pool has a queue).
 	logPool *pgxpool.Pool
-	now  func() time.Time
+	now     func() time.Time
 	// modes holds, per scope and entity, how WriteBatch writes the next
 	// batch, as the last batch suggests (see WriteBatch).
 	modes sync.Map
