@@ -332,6 +332,7 @@ type Store interface {
 	Browse
 	SyncRunProgress
 	Retention
+	FleetOutbox
 
 	// AcquireLease takes or renews the named lease for holder. It returns
 	// ErrLeaseHeld when another holder's lease is unexpired, with that

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", tokenTests},
 		{"Browse", browseTests},
 		{"SyncState", syncStateTests},
+		{"Backlogs", backlogTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
