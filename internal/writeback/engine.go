@@ -42,7 +42,8 @@ type Options struct {
 	// canceled create is uncertain, and looked up before it is resent).
 	Lease time.Duration
 	// PollInterval is the longest wait between claims when nothing wakes
-	// the worker (writes enqueued by other processes, retries). Default 2 s.
+	// the worker (writes enqueued by other processes, retries), under Run
+	// (RunFed has no poll of its own). Default 2 s.
 	PollInterval time.Duration
 	// Backoff returns the wait before retry n (1-based). Default
 	// exponential from 2 s, capped at 5 min, with jitter; a rate limit's
@@ -106,15 +107,41 @@ func (e *Engine) Wake() {
 	}
 }
 
-// Run delivers due writes until ctx ends, up to Concurrency at once. While
-// the file says suspend: true it claims nothing: writes wait, pending.
-// On return every delivery it started has recorded its outcome.
+// Run delivers due writes until ctx ends, up to Concurrency at once. It
+// claims when woken and every PollInterval (for writes enqueued by other
+// processes), and then records the backlog gauges. While the file says
+// suspend: true it claims nothing: writes wait, pending. On return every
+// delivery it started has recorded its outcome.
 func (e *Engine) Run(ctx context.Context) error {
+	tick := time.NewTicker(e.o.PollInterval)
+	defer tick.Stop()
+	return e.run(ctx, tick.C)
+}
+
+// RunFed is Run without a poll of its own, for a process running many
+// accounts: one loop reads every account's backlog at once and hands each
+// engine its own (Feed). Between feeds the engine claims when woken: a
+// write enqueued through it, a retry it scheduled, a slot freed.
+func (e *Engine) RunFed(ctx context.Context) error {
+	return e.run(ctx, nil)
+}
+
+// Feed hands the engine its scope's backlog, read for many engines at
+// once (the zero backlog: the scope has none). It sets the backlog gauges
+// and wakes the engine when a write is due.
+func (e *Engine) Feed(b store.OutboxBacklog) {
+	now := e.o.Now()
+	e.setBacklog(b.Pending, b.Oldest, now)
+	if !b.Due.IsZero() && !b.Due.After(now) {
+		e.Wake()
+	}
+}
+
+// run claims when woken and at every poll (nil: never), until ctx ends.
+func (e *Engine) run(ctx context.Context, poll <-chan time.Time) error {
 	slots := make(chan struct{}, e.o.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	tick := time.NewTicker(e.o.PollInterval)
-	defer tick.Stop()
 	for {
 		if n := cap(slots) - len(slots); n > 0 && !e.o.Config.Suspend && ctx.Err() == nil {
 			ws, err := e.o.Store.ClaimWrites(ctx, e.o.Scope, n, e.o.Lease, e.o.Now())
@@ -139,7 +166,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-e.wake:
-		case <-tick.C:
+		case <-poll:
 			if err := e.RecordBacklog(ctx); err != nil && ctx.Err() == nil {
 				e.log.Warn("record outbox backlog", "err", err)
 			}
@@ -189,16 +216,22 @@ func (e *Engine) RecordBacklog(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writeback: outbox backlog: %w", err)
 	}
+	e.setBacklog(st.Pending, st.Oldest, e.o.Now())
+	return nil
+}
+
+// setBacklog sets the outbox gauges: pending items and the age of the
+// oldest (0 with none).
+func (e *Engine) setBacklog(pending int, oldest, now time.Time) {
 	if e.o.Metrics == nil {
-		return nil
+		return
 	}
-	e.o.Metrics.OutboxPending.Set(float64(st.Pending))
+	e.o.Metrics.OutboxPending.Set(float64(pending))
 	age := 0.0
-	if !st.Oldest.IsZero() {
-		age = e.o.Now().Sub(st.Oldest).Seconds()
+	if !oldest.IsZero() {
+		age = now.Sub(oldest).Seconds()
 	}
 	e.o.Metrics.OutboxOldestAge.Set(age)
-	return nil
 }
 
 // apiUserMember returns the PSA user Horizon's credentials act as. A
