@@ -99,6 +99,10 @@ type Options struct {
 	AdminToken    helpdesk.Secret
 	// Retention, when set, prunes old audit rows (package retention).
 	Retention *retention.Policy
+	// OutboxPollInterval is how often the replica reads every account's
+	// outbox backlog for the write-back engines it runs (outbox.go).
+	// Default writeback.DefaultPollInterval.
+	OutboxPollInterval time.Duration
 }
 
 // paths is every path the daemon was given.
@@ -141,6 +145,8 @@ type Daemon struct {
 	// receiver: webhooks of different accounts arriving together share
 	// one transaction. It outlives the accounts (stopped after them).
 	cbLog *callback.Log
+
+	outbox outboxFeed // the led accounts' write-back engines, fed by one poll
 
 	reloadMu sync.Mutex // serialises reloads of the file set
 	mu       sync.Mutex
@@ -275,6 +281,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	goFn(&wg, func() { d.reloads(ctx, changes) })
 	goFn(&wg, func() { d.heartbeat(ctx) })
+	goFn(&wg, func() { d.feedOutboxes(ctx) })
 	if adminLn != nil {
 		d.log.Info("status pages", "url", "http://"+adminLn.Addr().String()+"/ui/")
 	}

@@ -96,6 +96,8 @@ type fleetOptions struct {
 	store    store.Store // default: SQLite in a temp dir
 	holder   string
 	leaseTTL time.Duration
+	// outboxPoll is the replica's outbox poll (0: the default).
+	outboxPoll time.Duration
 }
 
 func startFleet(t testing.TB, dir string, fo fleetOptions, ln net.Listener) *fleet {
@@ -115,7 +117,7 @@ func startFleet(t testing.TB, dir string, fo fleetOptions, ln net.Listener) *fle
 	f := &fleet{base: "http://" + ln.Addr().String(), admin: "http://" + adminLn.Addr().String(), dir: dir,
 		events: make(chan daemon.Event, 1000), st: fo.store}
 	d, err := daemon.New(daemon.Options{ConfigPath: dir, ConfigPaths: fo.more, Listener: ln, AdminListener: adminLn, Store: fo.store,
-		RatePerSecond: -1, Holder: fo.holder, LeaseTTL: fo.leaseTTL,
+		RatePerSecond: -1, Holder: fo.holder, LeaseTTL: fo.leaseTTL, OutboxPollInterval: fo.outboxPoll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReconcileInterval: time.Hour,
 		Debounce: daemon.Debounce{Min: 20 * time.Millisecond, Max: time.Second},
 		Events: func(e daemon.Event) {

@@ -208,7 +208,7 @@ func (d *runner) lead(ctx context.Context, g *generation, epoch int64) {
 	d.emit("leader", "this replica leads account %s", g.cfg.Account.Name)
 	var wg sync.WaitGroup
 	goFn(&wg, func() { d.reconcileLoop(ctx, g, epoch) })
-	goFn(&wg, func() { g.acct.Writeback.Run(ctx) })
+	goFn(&wg, func() { d.runWriteback(ctx, g) })
 	goFn(&wg, func() { d.smokeLoop(ctx, g) })
 	goFn(&wg, func() {
 		if err := g.acct.Syncer.Run(ctx); err != nil && ctx.Err() == nil {
