@@ -54,7 +54,8 @@ type Options struct {
 }
 
 // Engine enqueues writes and delivers them. Enqueue is safe on every
-// replica; Run belongs on the account's leader.
+// replica; Run (or RunFed, in a process feeding many engines) belongs on
+// the account's leader.
 type Engine struct {
 	o    Options
 	log  *slog.Logger
