@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -179,4 +180,48 @@ func rawRows(b *testing.B, ts []helpdesk.Ticket) [][]any {
 		rows[i] = append([]any{storetest.Scope.Account, storetest.Scope.Provider}, r...)
 	}
 	return rows
+}
+
+// BenchmarkWriteBatchSmall measures a callback's write, a WriteBatch of
+// one ticket (and of a few), by writeSmall and by the bulk path,
+// alternated within each operation so that both see the same load, and
+// reports both times and their ratio (bulk / small): "update" writes a
+// newer version of a stored ticket, "new" a ticket not yet stored. The
+// bulk path is in the mode a stream of one-ticket batches leaves it in.
+func BenchmarkWriteBatchSmall(b *testing.B) {
+	for _, w := range []string{"update", "new"} {
+		for _, n := range []int{1, 4, DefaultSmallBatch, 32} {
+			b.Run(fmt.Sprintf("%s/rows=%d", w, n), func(b *testing.B) {
+				small, bulk := benchStore(b), benchStore(b)
+				small.smallBatch, bulk.smallBatch = n, 0
+				stored := storetest.Tickets("t", 1024, storetest.T0) // a multiple of n
+				for _, s := range []*Store{small, bulk} {
+					writeAll(b, s, stored, 1024)
+				}
+				var took [2]time.Duration
+				for i := 0; i < b.N; i++ {
+					ts := storetest.Tickets(fmt.Sprintf("n%d-", i), n, storetest.T0)
+					if w == "update" {
+						ts = slices.Clone(stored[(i*n)%len(stored):][:n])
+						for j := range ts {
+							ts[j].UpdatedAt = ts[j].UpdatedAt.Add(time.Duration(i+1) * time.Second)
+						}
+					}
+					for k := range 2 {
+						k = (k + i) % 2
+						s := []*Store{small, bulk}[k]
+						t := time.Now()
+						if _, err := s.WriteBatch(context.Background(), storetest.Scope, store.Batch{Entity: helpdesk.EntityTickets, Tickets: ts}); err != nil {
+							b.Fatal(err)
+						}
+						took[k] += time.Since(t)
+					}
+				}
+				b.ReportMetric(0, "ns/op")
+				b.ReportMetric(float64(took[0].Microseconds())/float64(b.N), "small-µs/batch")
+				b.ReportMetric(float64(took[1].Microseconds())/float64(b.N), "bulk-µs/batch")
+				b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
+			})
+		}
+	}
 }

@@ -14,6 +14,9 @@
 // equally new and identical; RETURNING (xmax = 0) counts inserts apart
 // from updates. A lookup by primary key first sorts the rows into new,
 // changed and unchanged, unless the previous page says it would not pay.
+// A batch of few rows (a callback's one ticket) skips all that: one
+// INSERT ... VALUES ... ON CONFLICT DO UPDATE with the same WHERE, in
+// autocommit unless a watermark goes with it.
 // Rows are written in external-ID order, so concurrent writers of
 // overlapping pages take locks in the same order and cannot deadlock;
 // a COPY that meets a row a concurrent writer inserted fails, and the
@@ -80,6 +83,9 @@ type Store struct {
 	// modes holds, per scope and entity, how WriteBatch writes the next
 	// batch, as the last batch suggests (see WriteBatch).
 	modes sync.Map
+	// smallBatch is the most rows a batch may have to be written with
+	// one statement (writeSmall) rather than the bulk path.
+	smallBatch int
 	// beforeWrite, when set (tests), runs in WriteBatch's transaction
 	// just before it writes rows, with how: direct is a COPY into the
 	// table rather than a merge.
@@ -125,7 +131,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", store.Redact(url), err)
 	}
-	return &Store{pool: pool, logPool: logPool, now: time.Now}, nil
+	return &Store{pool: pool, logPool: logPool, now: time.Now, smallBatch: DefaultSmallBatch}, nil
 }
 
 func migrateDB(ctx context.Context, cc *pgx.ConnConfig) error {

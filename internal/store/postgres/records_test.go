@@ -60,6 +60,7 @@ func TestWriteBatchPlans(t *testing.T) {
 		}{
 			{"lookup", q.lookup, []any{sc.Account, sc.Provider, column[string](rows, 0), column[time.Time](rows, entity.Tickets.Updated)}},
 			{"merge", q.merge, []any{sc.Account, sc.Provider}},
+			{"small", smallSQL(entity.Tickets, 2, false), append(append([]any{sc.Account, sc.Provider}, rows[0]...), rows[1]...)},
 		}
 		for _, st := range stmts {
 			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
@@ -173,6 +174,7 @@ func wantSummary(t *testing.T, s *Store, id, summary string) {
 // makes the COPY fail; WriteBatch merges instead, with exact counts.
 func TestWriteBatchInsertRace(t *testing.T) {
 	s := openStore(t)
+	s.smallBatch = 0                                              // the bulk path
 	other := &Store{pool: s.pool, logPool: s.logPool, now: s.now} // another writer
 	at := func(h int) time.Time { return storetest.T0.Add(time.Duration(h) * time.Hour) }
 	mustWrite(t, s, storetest.Ticket("a", at(1), "a1"))
@@ -240,7 +242,16 @@ func TestWriteBatchModes(t *testing.T) {
 // one), every row ends at its newest version and each is counted
 // created exactly once.
 func TestWriteBatchConcurrentMixed(t *testing.T) {
-	const writers, rounds, ids, size = 6, 15, 1500, 300
+	for _, c := range []struct{ ids, size int }{{1500, 300}, {40, 8}} {
+		t.Run(fmt.Sprintf("batch=%d", c.size), func(t *testing.T) { concurrentMixed(t, c.ids, c.size) })
+	}
+}
+
+// concurrentMixed is TestWriteBatchConcurrentMixed with batches of size
+// rows out of ids stored IDs (a size of at most DefaultSmallBatch takes
+// writeSmall).
+func concurrentMixed(t *testing.T, ids, size int) {
+	const writers, rounds = 6, 15
 	u := freshDB(t)
 	var created atomic.Int64
 	var modes sync.Map
@@ -414,6 +425,7 @@ func TestSortRecordsDedupes(t *testing.T) {
 // written nor locked) from one that differs in any column.
 func TestWriteBatchLookupComparesEveryColumn(t *testing.T) {
 	s := openStore(t)
+	s.smallBatch = 0 // the bulk path
 	var writes int
 	s.beforeWrite = func(writeMode, bool) { writes++ }
 	base := storetest.Ticket("1", storetest.T0, "same")
