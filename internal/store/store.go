@@ -331,6 +331,7 @@ type Store interface {
 
 	Browse
 	SyncRunProgress
+	SyncRunRecorder
 	Retention
 	FleetOutbox
 

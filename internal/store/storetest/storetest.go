@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Browse", browseTests},
 		{"SyncState", syncStateTests},
 		{"Backlogs", backlogTests},
+		{"OneWrite", oneWriteTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
