@@ -76,7 +76,9 @@
 //
 // Every run is recorded in the sync run log (store.StartSyncRun and
 // FinishSyncRun) with its trigger, counts and error, and in the
-// horizon_sync_* metrics. An authentication failure ends the run with an
+// horizon_sync_* metrics. A one-ticket run (a callback, a manual "sync
+// this ticket") takes milliseconds and is recorded once it has ended,
+// with one write (store.RecordSyncRun). An authentication failure ends the run with an
 // *AuthError naming the credentials to check in horizon.yaml, and the
 // polling cycle that hit it skips its remaining entities. Rate limits,
 // 5xx answers, timeouts and truncated bodies are retried inside the

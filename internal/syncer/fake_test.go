@@ -275,6 +275,10 @@ type memStore struct {
 	runs       []store.SyncRun
 	picklists  []helpdesk.Picklist
 	writes     int
+	// recorded counts RecordSyncRun's runs; recordErr, when set, is its
+	// error.
+	recorded  int
+	recordErr error
 	// before runs before a batch is applied; an error aborts it (the
 	// transaction never committed).
 	before func(n int, b store.Batch) error
@@ -414,6 +418,18 @@ func (m *memStore) StartSyncRun(ctx context.Context, s store.Scope, r store.Sync
 	defer m.mu.Unlock()
 	r.ID = int64(len(m.runs) + 1)
 	m.runs = append(m.runs, r)
+	return r.ID, nil
+}
+
+func (m *memStore) RecordSyncRun(ctx context.Context, s store.Scope, r store.SyncRun) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.recordErr != nil {
+		return 0, m.recordErr
+	}
+	r.ID = int64(len(m.runs) + 1)
+	m.runs = append(m.runs, r)
+	m.recorded++
 	return r.ID, nil
 }
 

@@ -183,10 +183,7 @@ func (s *Syncer) setWatermark(ctx context.Context, e helpdesk.Entity, wm store.W
 // the ticket: the one extra request of a one-ticket sync when notes are
 // enabled. The notes position does not move.
 func (s *Syncer) syncTicketNotes(ctx context.Context, t helpdesk.Ticket, trigger string) (store.SyncRun, error) {
-	r, err := s.startRun(ctx, helpdesk.EntityNotes, trigger, t.ExternalID)
-	if err != nil {
-		return r.finish(ctx, err)
-	}
+	r := s.ticketRun(helpdesk.EntityNotes, trigger, t.ExternalID)
 	return r.finish(ctx, s.fetchNotes(ctx, r, t))
 }
 

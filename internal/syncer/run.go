@@ -34,6 +34,9 @@ type run struct {
 	nskip int
 	// meter counts the requests the run makes (see metered).
 	meter *helpdesk.Meter
+	// atEnd: the run has no log row until finish records it whole (see
+	// ticketRun).
+	atEnd bool
 }
 
 // skip is the run's helpdesk.Query.Skip: a record the provider could not
@@ -102,6 +105,17 @@ func (s *Syncer) startRun(ctx context.Context, e helpdesk.Entity, trigger, ticke
 	r.r.ID = id
 	s.o.Progress.Begin(r.update())
 	return r, nil
+}
+
+// ticketRun starts a one-ticket run, which finish records whole with
+// store.RecordSyncRun: it takes milliseconds, so showing it running is
+// worth less than a write per callback. (InterruptSyncRuns leaves
+// one-ticket runs alone, so none was ever found interrupted either.)
+func (s *Syncer) ticketRun(e helpdesk.Entity, trigger, ticketID string) *run {
+	r := &run{s: s, start: time.Now(), atEnd: true,
+		r: store.SyncRun{Trigger: trigger, Entity: e, TicketID: ticketID, StartedAt: s.now()}}
+	s.o.Progress.Begin(r.update())
+	return r
 }
 
 // failRun records a run that failed before it could start streaming.
@@ -175,11 +189,19 @@ func (r *run) finish(ctx context.Context, err error) (store.SyncRun, error) {
 			r.r.Outcome = store.RunCancelled
 		}
 	}
-	if r.r.ID != 0 {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
-		defer cancel()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.WriteTimeout)
+	defer cancel()
+	switch {
+	case r.r.ID != 0:
 		if ferr := s.st.FinishSyncRun(wctx, s.o.Scope, r.r); ferr != nil {
 			s.log.ErrorContext(ctx, "sync: record sync run end", "entity", r.r.Entity, "run", r.r.ID, "err", ferr)
+		}
+	case r.atEnd:
+		// The sync's result stands without its log row.
+		if id, ferr := s.st.RecordSyncRun(wctx, s.o.Scope, r.r); ferr != nil {
+			s.log.ErrorContext(ctx, "sync: record sync run", "entity", r.r.Entity, "ticket", r.r.TicketID, "err", ferr)
+		} else {
+			r.r.ID = id
 		}
 	}
 	r.observe(ctx, err)

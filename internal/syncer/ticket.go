@@ -13,7 +13,8 @@ import (
 // SyncTicket fetches one ticket from the PSA and stores it: the callback
 // path between polls (a callback is a hint, never data) and the manual
 // "sync this ticket". The run is recorded with trigger and the ticket's
-// ID; the watermark does not move. A manual one takes the PSA's ticket
+// ID once it has ended (a failure to record it is logged, and the sync's
+// own result returned); the watermark does not move. A manual one takes the PSA's ticket
 // as the truth (store.Batch.Authoritative): it replaces the stored copy
 // even when that one claims a later last-updated time.
 //
@@ -28,10 +29,7 @@ import (
 // (one more request), recorded as a notes run of the ticket; its error,
 // if any, is joined to the ticket run's.
 func (s *Syncer) SyncTicket(ctx context.Context, externalID, trigger string) (store.SyncRun, error) {
-	r, err := s.startRun(ctx, helpdesk.EntityTickets, trigger, externalID)
-	if err != nil {
-		return r.finish(ctx, err)
-	}
+	r := s.ticketRun(helpdesk.EntityTickets, trigger, externalID)
 	ctx = r.metered(ctx)
 	r.page(1)
 	t, err := s.p.GetTicket(ctx, externalID)
