@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -182,4 +183,87 @@ func rawArgs(b *testing.B, ts []helpdesk.Ticket) [][]any {
 		rows[i] = args
 	}
 	return rows
+}
+
+// BenchmarkCallbackWrites measures a callback's writes of one ticket and
+// of its mark in the callback log: WriteBatch of one ticket and
+// MarkCallbacks of one ID, each as one autocommit statement ("one") and
+// as the transaction they used to be ("tx"), alternated within each
+// operation so that both see the same load; the ratio is tx / one.
+func BenchmarkCallbackWrites(b *testing.B) {
+	ctx := context.Background()
+	b.Run("write", func(b *testing.B) {
+		s := benchStore(b)
+		stored := storetest.Tickets("t", 1024, storetest.T0)
+		writeAll(b, s, stored, 1024)
+		q := upsertSQL[entity.Tickets]
+		alternate(b, func(i int, one bool) {
+			// Each way updates tickets of its own, newer each time.
+			ts := []helpdesk.Ticket{stored[(2*i+map[bool]int{true: 1}[one])%len(stored)]}
+			ts[0].UpdatedAt = ts[0].UpdatedAt.Add(time.Duration(i+1) * time.Second)
+			batch := store.Batch{Entity: helpdesk.EntityTickets, Tickets: ts}
+			var err error
+			if one {
+				_, err = s.WriteBatch(ctx, storetest.Scope, batch)
+			} else {
+				_, rows, _ := entity.Rows(&batch)
+				err = s.inTx(ctx, func(tx *sql.Tx) error {
+					_, err := upsertRows(ctx, tx, q, entity.Tickets, storetest.Scope, rows)
+					return err
+				})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("mark", func(b *testing.B) {
+		s := benchStore(b)
+		var recs []store.CallbackRecord
+		for i := range 2 * b.N {
+			recs = append(recs, store.CallbackRecord{ReceivedAt: storetest.T0, Provider: storetest.Scope.Provider,
+				Event: "ticket.updated", DeliveryID: fmt.Sprint(i), Verified: true, Result: store.CallbackAccepted})
+		}
+		ids, _, err := s.InsertCallbacks(ctx, storetest.Scope, recs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		alternate(b, func(i int, one bool) {
+			id := ids[2*i+map[bool]int{true: 1}[one]]
+			if one {
+				err = s.MarkCallbacks(ctx, storetest.Scope, []int64{id}, store.CallbackProcessed, "", storetest.T0)
+			} else {
+				err = s.inTx(ctx, func(tx *sql.Tx) error {
+					res, err := tx.ExecContext(ctx, `UPDATE callback_log SET result = ?, reason = ?, processed_at = ?
+WHERE account = ? AND provider = ? AND id = ?`, store.CallbackProcessed, "", ts(storetest.T0), storetest.Scope.Account, storetest.Scope.Provider, id)
+					if err == nil {
+						err = oneRow(res, "callback")
+					}
+					return err
+				})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+// alternate runs op b.N times each way, one (true) and tx (false), in
+// alternating order, and reports both times and their ratio.
+func alternate(b *testing.B, op func(i int, one bool)) {
+	var took [2]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range 2 {
+			k = (k + i) % 2
+			t := time.Now()
+			op(i, k == 0)
+			took[k] += time.Since(t)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(took[0].Microseconds())/float64(b.N), "one-µs/op")
+	b.ReportMetric(float64(took[1].Microseconds())/float64(b.N), "tx-µs/op")
+	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
 }

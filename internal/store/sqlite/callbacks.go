@@ -111,24 +111,34 @@ func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, lim
 }
 
 // MarkCallbacks sets the result, reason and processing time of callbacks;
-// store.ErrNotFound when one of ids is not in the scope's log.
+// store.ErrNotFound when one of ids is not in the scope's log (and then
+// none is changed). One ID, a callback's usual group, is one autocommit
+// statement.
 func (s *Store) MarkCallbacks(ctx context.Context, sc store.Scope, ids []int64, result, reason string, at time.Time) error {
 	if err := norm.MarkResult(result); err != nil {
 		return fmt.Errorf("sqlite: mark callbacks: %w", err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			res, err := tx.ExecContext(ctx, `UPDATE callback_log SET result = ?, reason = ?, processed_at = ?
+	mark := func(exec func(context.Context, string, ...any) (sql.Result, error), id int64) error {
+		res, err := exec(ctx, `UPDATE callback_log SET result = ?, reason = ?, processed_at = ?
 WHERE account = ? AND provider = ? AND id = ?`, result, reason, ts(norm.Or(at, s.now)), sc.Account, sc.Provider, id)
-			if err == nil {
-				err = oneRow(res, fmt.Sprintf("callback %d", id))
-			}
-			if err != nil {
-				return err
-			}
+		if err == nil {
+			err = oneRow(res, fmt.Sprintf("callback %d", id))
 		}
-		return nil
-	})
+		return err
+	}
+	var err error
+	if len(ids) == 1 {
+		err = mark(s.w.ExecContext, ids[0])
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, id := range ids {
+				if err := mark(tx.ExecContext, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: mark callbacks: %w", err)
 	}

@@ -52,27 +52,34 @@ RETURNING rev`,
 }
 
 // WriteBatch upserts a page of records and the watermark in one
-// transaction, with one prepared statement for all rows.
+// transaction, with one prepared statement for all rows. A batch of one
+// row and no watermark (a callback's one ticket) is one autocommit
+// statement instead: no BEGIN, prepare or COMMIT of its own.
 func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (store.UpsertResult, error) {
 	sp, rows, err := entity.Rows(&b)
 	if err != nil {
 		return store.UpsertResult{}, fmt.Errorf("sqlite: write batch: %w", err)
 	}
 	rows, dropped := sp.Dedupe(rows)
+	q := upsertSQL[sp]
+	if b.Authoritative {
+		q = authUpsertSQL[sp]
+	}
 	var res store.UpsertResult
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		q := upsertSQL[sp]
-		if b.Authoritative {
-			q = authUpsertSQL[sp]
-		}
-		if res, err = upsertRows(ctx, tx, q, sp, sc, rows); err != nil {
-			return err
-		}
-		if b.Watermark == nil {
-			return nil
-		}
-		return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
-	})
+	if len(rows) == 1 && b.Watermark == nil {
+		one := func(args ...any) *sql.Row { return s.w.QueryRowContext(ctx, q, args...) }
+		err = upsertRow(one, upsertArgs(sp, sc), rows[0], &res)
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if res, err = upsertRows(ctx, tx, q, sp, sc, rows); err != nil {
+				return err
+			}
+			if b.Watermark == nil {
+				return nil
+			}
+			return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
+		})
+	}
 	if err != nil {
 		return store.UpsertResult{}, fmt.Errorf("sqlite: write batch of %s: %w", b.Entity, err)
 	}
@@ -90,26 +97,44 @@ func upsertRows(ctx context.Context, tx *sql.Tx, q string, sp *entity.Spec, sc s
 		return res, err
 	}
 	defer stmt.Close()
-	args := make([]any, len(sp.Columns)+2)
-	args[0], args[1] = sc.Account, sc.Provider
+	args := upsertArgs(sp, sc)
+	query := func(args ...any) *sql.Row { return stmt.QueryRowContext(ctx, args...) }
 	for _, r := range rows {
-		for i, v := range r {
-			args[i+2] = bindValue(v)
-		}
-		var rev int64
-		err := stmt.QueryRowContext(ctx, args...).Scan(&rev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res.Unchanged++
-		case err != nil:
-			return res, fmt.Errorf("upsert %s: %w", r[0], err)
-		case rev == 1:
-			res.Created++
-		default:
-			res.Updated++
+		if err := upsertRow(query, args, r, &res); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
+}
+
+// upsertArgs returns room for an upsert's arguments, the scope's filled
+// in.
+func upsertArgs(sp *entity.Spec, sc store.Scope) []any {
+	args := make([]any, len(sp.Columns)+2)
+	args[0], args[1] = sc.Account, sc.Provider
+	return args
+}
+
+// upsertRow upserts row r with query (an upsert's QueryRowContext), the
+// row's values put in args after the scope's, and counts it in res.
+func upsertRow(query func(args ...any) *sql.Row, args, r []any, res *store.UpsertResult) error {
+	for i, v := range r {
+		args[i+2] = bindValue(v)
+	}
+	row := query(args...)
+	var rev int64
+	err := row.Scan(&rev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res.Unchanged++
+	case err != nil:
+		return fmt.Errorf("upsert %s: %w", r[0], err)
+	case rev == 1:
+		res.Created++
+	default:
+		res.Updated++
+	}
+	return nil
 }
 
 const setWatermarkSQL = `INSERT INTO watermarks (account, provider, entity, updated_through, backfilled_from, cursor)
