@@ -52,11 +52,16 @@ func TestSandboxNoteCallback(t *testing.T) {
 			if got.AuthorID != author || got.Text == "" || got.CreatedAt.IsZero() {
 				t.Errorf("stored note %+v, want author %s with text and time", got, author)
 			}
-			runs, err := r.st.SyncRuns(context.Background(), r.scope, store.SyncRunFilter{Entity: helpdesk.EntityNotes,
-				Trigger: store.TriggerCallback})
-			if err != nil || len(runs) == 0 || runs[0].TicketID != id {
-				t.Errorf("notes runs of the callback: %+v, %v", runs, err)
-			}
+			// A one-ticket run is recorded once it has ended, just after
+			// the notes it stored.
+			eventually(t, "the callback's notes run recorded", func() bool {
+				runs, err := r.st.SyncRuns(context.Background(), r.scope, store.SyncRunFilter{Entity: helpdesk.EntityNotes,
+					Trigger: store.TriggerCallback})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(runs) > 0 && runs[0].TicketID == id
+			})
 		})
 	}
 }
