@@ -63,17 +63,25 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 		return store.UpsertResult{}, fmt.Errorf("postgres: write batch: %w", err)
 	}
 	key := sc.Account + "\x00" + sc.Provider + "\x00" + string(b.Entity)
+	var res store.UpsertResult
 	if recs.n <= s.smallBatch {
-		res, err := s.writeSmall(ctx, sp, sc, recs, b)
-		if err != nil {
-			return store.UpsertResult{}, fmt.Errorf("postgres: write batch of %s: %w", b.Entity, err)
-		}
-		if recs.n > 0 {
-			s.modes.Store(key, nextMode(res, recs.n))
-		}
-		res.Unchanged += recs.dropped
-		return res, nil
+		res, err = s.writeSmall(ctx, sp, sc, recs, b)
+	} else {
+		res, err = s.writeBulk(ctx, sp, sc, recs, b, key)
 	}
+	if err != nil {
+		return store.UpsertResult{}, fmt.Errorf("postgres: write batch of %s: %w", b.Entity, err)
+	}
+	if recs.n > 0 {
+		s.modes.Store(key, nextMode(res, recs.n))
+	}
+	res.Unchanged += recs.dropped
+	return res, nil
+}
+
+// writeBulk writes recs, with b's watermark, in one transaction, in the
+// mode the last batch of the same scope and entity (key) left.
+func (s *Store) writeBulk(ctx context.Context, sp *entity.Spec, sc store.Scope, recs records, b store.Batch, key string) (store.UpsertResult, error) {
 	mode := lookUp
 	if m, ok := s.modes.Load(key); ok {
 		mode = m.(writeMode)
@@ -85,9 +93,10 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	var rows [][]any // converted for a lookup; otherwise COPY converts as it goes
 	var res store.UpsertResult
 	for {
+		var err error
 		if (mode == lookUp || mode == lookUpMerge) && rows == nil {
 			if rows, err = recs.rows(0, recs.n); err != nil {
-				return store.UpsertResult{}, fmt.Errorf("postgres: write batch: %w", err)
+				return res, err
 			}
 		}
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -100,7 +109,7 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 			return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
 		})
 		if !errors.Is(err, errStored) {
-			break
+			return res, err
 		}
 		// Look up (again, after a race with another writer: then merge).
 		if mode == copyAll {
@@ -109,14 +118,6 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 			mode = lookUpMerge
 		}
 	}
-	if err != nil {
-		return store.UpsertResult{}, fmt.Errorf("postgres: write batch of %s: %w", b.Entity, err)
-	}
-	if recs.n > 0 {
-		s.modes.Store(key, nextMode(res, recs.n))
-	}
-	res.Unchanged += recs.dropped
-	return res, nil
 }
 
 // DefaultSmallBatch is the most rows a batch may have to be written by

@@ -345,19 +345,6 @@ func TestWriteBatchRoundTrip(t *testing.T) {
 	s := openStore(t)
 	var writes []string
 	s.beforeWrite = func(m writeMode, direct bool) { writes = append(writes, fmt.Sprintf("%v copy=%v", m, direct)) }
-	vary := func(ts []helpdesk.Ticket) []helpdesk.Ticket {
-		for i := range ts {
-			ts[i].Closed, ts[i].Deleted = i%2 == 0, i%3 == 0
-			if i%5 == 0 {
-				ts[i].Raw = nil
-			}
-			if i%7 == 0 {
-				ts[i].CreatedAt = time.Time{}
-				ts[i].Summary = "ünïcødé ✓ " + ts[i].Summary
-			}
-		}
-		return ts
-	}
 	want := map[string]helpdesk.Ticket{}
 	write := func(ts []helpdesk.Ticket) {
 		t.Helper()
@@ -391,6 +378,22 @@ func TestWriteBatchRoundTrip(t *testing.T) {
 	if n != len(want) {
 		t.Fatalf("%d tickets, want %d", n, len(want))
 	}
+}
+
+// vary gives tickets booleans both ways, NULL raw JSON, zero times and
+// non-ASCII text.
+func vary(ts []helpdesk.Ticket) []helpdesk.Ticket {
+	for i := range ts {
+		ts[i].Closed, ts[i].Deleted = i%2 == 0, i%3 == 0
+		if i%5 == 0 {
+			ts[i].Raw = nil
+		}
+		if i%7 == 0 {
+			ts[i].CreatedAt = time.Time{}
+			ts[i].Summary = "ünïcødé ✓ " + ts[i].Summary
+		}
+	}
+	return ts
 }
 
 // sortRecords keeps the records entity.Dedupe keeps.
