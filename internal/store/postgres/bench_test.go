@@ -225,3 +225,47 @@ func BenchmarkWriteBatchSmall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarkCallback measures marking a callback processed: one
+// MarkCallbacks of one ID ("one": one autocommit statement) against the
+// transaction it used to be ("tx": BEGIN, UPDATE, COMMIT), alternated
+// within each operation; the ratio is tx / one.
+func BenchmarkMarkCallback(b *testing.B) {
+	ctx := context.Background()
+	s := benchStore(b)
+	var recs []store.CallbackRecord
+	for i := range 2 * b.N {
+		recs = append(recs, store.CallbackRecord{ReceivedAt: storetest.T0, Provider: storetest.Scope.Provider,
+			Event: "ticket.updated", DeliveryID: fmt.Sprint(i), Verified: true, Result: store.CallbackAccepted})
+	}
+	ids, _, err := s.InsertCallbacks(ctx, storetest.Scope, recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := storetest.Scope
+	var took [2]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range 2 {
+			k = (k + i) % 2
+			id, t := ids[2*i+k], time.Now()
+			if k == 0 {
+				err = s.MarkCallbacks(ctx, sc, []int64{id}, store.CallbackProcessed, "", storetest.T0)
+			} else {
+				err = s.inTx(ctx, func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, `UPDATE callback_log SET result = $1, reason = $2, processed_at = $3
+WHERE account = $4 AND provider = $5 AND id = ANY($6)`, store.CallbackProcessed, "", storetest.T0, sc.Account, sc.Provider, []int64{id})
+					return err
+				})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[k] += time.Since(t)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(took[0].Microseconds())/float64(b.N), "one-µs/op")
+	b.ReportMetric(float64(took[1].Microseconds())/float64(b.N), "tx-µs/op")
+	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
+}

@@ -122,17 +122,18 @@ func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, lim
 // store.ErrNotFound when one of ids is not in the scope's log (and then
 // none is changed).
 //
-// One autocommit statement: it locks the scope's rows of ids, and
-// updates them only if it found them all (a row deleted meanwhile is
-// not found).
+// One autocommit statement: it locks the rows of ids, found by primary
+// key alone (a plan made before the table has statistics then cannot
+// scan the scope's rows), and updates them only if it found them all in
+// the scope (a row deleted meanwhile is not found).
 func (s *Store) MarkCallbacks(ctx context.Context, sc store.Scope, ids []int64, result, reason string, at time.Time) error {
 	if err := norm.MarkResult(result); err != nil {
 		return fmt.Errorf("postgres: mark callbacks: %w", err)
 	}
 	want := len(uniqIDs(ids))
 	var found int
-	err := s.pool.QueryRow(ctx, `WITH found AS (SELECT count(*) AS n FROM (SELECT FROM callback_log
-  WHERE account = $4 AND provider = $5 AND id = ANY($6) FOR UPDATE) l),
+	err := s.pool.QueryRow(ctx, `WITH found AS (SELECT count(*) FILTER (WHERE account = $4 AND provider = $5) AS n
+  FROM (SELECT account, provider FROM callback_log WHERE id = ANY($6) FOR UPDATE) l),
 up AS (UPDATE callback_log SET result = $1, reason = $2, processed_at = $3
   WHERE account = $4 AND provider = $5 AND id = ANY($6) AND (SELECT n FROM found) = $7)
 SELECT n FROM found`, result, reason, ts(norm.Or(at, s.now)), sc.Account, sc.Provider, ids, want).Scan(&found)
