@@ -15,7 +15,7 @@ import (
 func (s *Store) StartSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) (int64, error) {
 	var id int64
 	r.StartedAt = norm.Or(r.StartedAt, s.now)
-	err := s.w.QueryRowContext(ctx, `INSERT INTO sync_runs (account, provider, run_trigger, entity, ticket_id, started_at)
+	err := s.wst.QueryRowContext(ctx, `INSERT INTO sync_runs (account, provider, run_trigger, entity, ticket_id, started_at)
 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, times.StartSyncRunArgs(sc, r)...).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: start sync run: %w", err)
@@ -27,7 +27,7 @@ VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, times.StartSyncRunArgs(sc, r)...).Scan(
 // and error; store.ErrNotFound when r.ID is not a run of the scope.
 func (s *Store) FinishSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
 	r.FinishedAt = norm.Or(r.FinishedAt, s.now)
-	res, err := s.w.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, created = ?, updated = ?, unchanged = ?,
+	res, err := s.wst.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, created = ?, updated = ?, unchanged = ?,
   failed = ?, error = ?, outcome = ?, skipped = ?, skips = ?, requests = ?, paused_ms = ? WHERE account = ? AND provider = ? AND id = ?`, times.FinishSyncRunArgs(sc, r)...)
 	if err == nil {
 		err = oneRow(res, fmt.Sprintf("sync run %d", r.ID))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ const rowsPerOp = 10_000
 
 var batchSizes = []int{1000, 5000}
 
-func benchStore(b *testing.B) *Store {
+func benchStore(b testing.TB) *Store {
 	b.Helper()
 	s, err := Open(context.Background(), tempURL(b))
 	if err != nil {
@@ -208,7 +209,7 @@ func BenchmarkCallbackWrites(b *testing.B) {
 			} else {
 				_, rows, _ := entity.Rows(&batch)
 				err = s.inTx(ctx, func(tx *sql.Tx) error {
-					_, err := upsertRows(ctx, tx, q, entity.Tickets, storetest.Scope, rows)
+					_, err := upsertRows(ctx, s.wst.in(tx), q, entity.Tickets, storetest.Scope, rows)
 					return err
 				})
 			}
@@ -266,4 +267,45 @@ func alternate(b *testing.B, op func(i int, one bool)) {
 	b.ReportMetric(float64(took[0].Microseconds())/float64(b.N), "one-µs/op")
 	b.ReportMetric(float64(took[1].Microseconds())/float64(b.N), "tx-µs/op")
 	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
+}
+
+// BenchmarkHotPaths runs each hot path (see hotPaths) on a store running
+// prepared statements, then on one running every statement unprepared,
+// and reports the process's CPU time per call besides the elapsed time:
+// a commit waits for fsync, which costs no CPU.
+func BenchmarkHotPaths(b *testing.B) {
+	for _, p := range hotPaths {
+		for _, prepared := range []bool{true, false} {
+			name := p.name + "/prepared"
+			if !prepared {
+				name = p.name + "/unprepared"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := benchStore(b)
+				s.wst.off, s.rst.off = !prepared, !prepared
+				run := p.prepare(b, s, b.N+1)
+				if err := run(0); err != nil { // prepares the statements
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := cpuTime(b)
+				for i := 1; i <= b.N; i++ {
+					if err := run(i); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

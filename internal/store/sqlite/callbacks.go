@@ -53,17 +53,18 @@ func (s *Store) InsertCallbackBatches(ctx context.Context, bs []store.CallbackBa
 
 func (s *Store) insertCallback(ctx context.Context, tx *sql.Tx, sc store.Scope, r store.CallbackRecord) (int64, bool, error) {
 	r, key := norm.Callback(sc, r, s.now)
-	id, err := insertCallbackRow(ctx, tx, sc, r, key)
+	ptx := s.wst.in(tx)
+	id, err := insertCallbackRow(ctx, ptx, sc, r, key)
 	dup := errors.Is(err, sql.ErrNoRows)
 	if dup {
 		r.Result = store.CallbackDuplicate
-		id, err = insertCallbackRow(ctx, tx, sc, r, nil)
+		id, err = insertCallbackRow(ctx, ptx, sc, r, nil)
 	}
 	if err != nil {
 		return 0, false, err
 	}
 	for _, x := range r.ExternalIDs {
-		_, err := tx.ExecContext(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
+		_, err := ptx.ExecContext(ctx, `INSERT INTO callback_external_ids (account, provider, external_id, callback_id)
 VALUES (?, ?, ?, ?)`, scope(sc, x, id)...)
 		if err != nil {
 			return 0, false, err
@@ -72,7 +73,7 @@ VALUES (?, ?, ?, ?)`, scope(sc, x, id)...)
 	return id, dup, nil
 }
 
-func insertCallbackRow(ctx context.Context, tx *sql.Tx, sc store.Scope, r store.CallbackRecord, key *string) (int64, error) {
+func insertCallbackRow(ctx context.Context, tx preparedTx, sc store.Scope, r store.CallbackRecord, key *string) (int64, error) {
 	args, err := times.CallbackArgs(sc, r, key)
 	if err != nil {
 		return 0, err
@@ -107,7 +108,7 @@ func (s *Store) Callbacks(ctx context.Context, sc store.Scope, f store.CallbackF
 
 func (s *Store) callbacks(ctx context.Context, w *query.Where, order string, limit int) ([]store.CallbackRecord, error) {
 	q, args := w.Select(callbackColumns, "callback_log", order, norm.Limit(limit))
-	return queryAll(ctx, s.r, times.Callback, q, args...)
+	return queryAll(ctx, s.rst, times.Callback, q, args...)
 }
 
 // MarkCallbacks sets the result, reason and processing time of callbacks;
@@ -128,11 +129,11 @@ WHERE account = ? AND provider = ? AND id = ?`, result, reason, ts(norm.Or(at, s
 	}
 	var err error
 	if len(ids) == 1 {
-		err = mark(s.w.ExecContext, ids[0])
+		err = mark(s.wst.ExecContext, ids[0])
 	} else {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			for _, id := range ids {
-				if err := mark(tx.ExecContext, id); err != nil {
+				if err := mark(s.wst.in(tx).ExecContext, id); err != nil {
 					return err
 				}
 			}

@@ -31,7 +31,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	now := store.NormalizeTime(s.now())
 	l := store.Lease{Name: name, Holder: holder}
 	var exp tsScan
-	err := s.w.QueryRowContext(ctx, acquireSQL, name, holder, ts(now.Add(ttl)), ts(now)).Scan(&l.Epoch, &exp)
+	err := s.wst.QueryRowContext(ctx, acquireSQL, name, holder, ts(now.Add(ttl)), ts(now)).Scan(&l.Epoch, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.leaseHeld(ctx, name)
 	}

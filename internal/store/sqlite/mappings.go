@@ -43,7 +43,7 @@ ON CONFLICT (account, provider) DO UPDATE SET refreshed_at = excluded.refreshed_
 // and when it was refreshed (zero when never).
 func (s *Store) Picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Picklist, time.Time, error) {
 	var at tsScan
-	err := s.r.QueryRowContext(ctx, `SELECT refreshed_at FROM picklist_refreshes WHERE account = ? AND provider = ?`,
+	err := s.rst.QueryRowContext(ctx, `SELECT refreshed_at FROM picklist_refreshes WHERE account = ? AND provider = ?`,
 		scope(sc)...).Scan(&at)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, fmt.Errorf("sqlite: picklists: %w", err)
@@ -56,7 +56,7 @@ func (s *Store) Picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Pickl
 }
 
 func (s *Store) picklists(ctx context.Context, sc store.Scope) ([]helpdesk.Picklist, error) {
-	return queryAll(ctx, s.r, record.Picklist, `SELECT kind, scope, scope_id, items FROM picklists
+	return queryAll(ctx, s.rst, record.Picklist, `SELECT kind, scope, scope_id, items FROM picklists
 WHERE account = ? AND provider = ? ORDER BY position`, scope(sc)...)
 }
 

@@ -45,7 +45,7 @@ const outboxColumns = `id, key, kind, payload, attempts, next_attempt, state, la
 // they become in flight until now+lease and their attempt count grows by
 // one. The single writer makes the UPDATE ... RETURNING atomic.
 func (s *Store) ClaimOutbox(ctx context.Context, sc store.Scope, n int, lease time.Duration, now time.Time) ([]store.OutboxItem, error) {
-	items, err := queryAll(ctx, s.w, times.OutboxItem, `UPDATE outbox SET state = 'inflight', claimed_until = ?, attempts = attempts + 1
+	items, err := queryAll(ctx, s.wst, times.OutboxItem, `UPDATE outbox SET state = 'inflight', claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE account = ? AND provider = ? AND op = ''
   AND ((state = 'pending' AND next_attempt <= ?) OR (state = 'inflight' AND claimed_until <= ?))
   ORDER BY next_attempt, id LIMIT ?)
@@ -104,7 +104,7 @@ func (s *Store) finishOutbox(ctx context.Context, sc store.Scope, id int64, set 
 func (s *Store) OutboxStats(ctx context.Context, sc store.Scope) (store.OutboxStats, error) {
 	var st store.OutboxStats
 	var oldest tsScan
-	err := s.r.QueryRowContext(ctx, `SELECT
+	err := s.rst.QueryRowContext(ctx, `SELECT
   coalesce(sum(CASE WHEN state IN ('pending', 'inflight') THEN 1 ELSE 0 END), 0),
   min(CASE WHEN state IN ('pending', 'inflight') THEN created_at END),
   coalesce(sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0)

@@ -67,17 +67,18 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	}
 	var res store.UpsertResult
 	if len(rows) == 1 && b.Watermark == nil {
-		one := func(args ...any) *sql.Row { return s.w.QueryRowContext(ctx, q, args...) }
+		one := func(args ...any) *sql.Row { return s.wst.QueryRowContext(ctx, q, args...) }
 		err = upsertRow(one, upsertArgs(sp, sc), rows[0], &res)
 	} else {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			if res, err = upsertRows(ctx, tx, q, sp, sc, rows); err != nil {
+			ptx := s.wst.in(tx)
+			if res, err = upsertRows(ctx, ptx, q, sp, sc, rows); err != nil {
 				return err
 			}
 			if b.Watermark == nil {
 				return nil
 			}
-			return setWatermark(ctx, tx, sc, b.Entity, *b.Watermark)
+			return setWatermark(ctx, ptx, sc, b.Entity, *b.Watermark)
 		})
 	}
 	if err != nil {
@@ -87,16 +88,15 @@ func (s *Store) WriteBatch(ctx context.Context, sc store.Scope, b store.Batch) (
 	return res, nil
 }
 
-func upsertRows(ctx context.Context, tx *sql.Tx, q string, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
+func upsertRows(ctx context.Context, tx preparedTx, q string, sp *entity.Spec, sc store.Scope, rows [][]any) (store.UpsertResult, error) {
 	var res store.UpsertResult
 	if len(rows) == 0 {
 		return res, nil
 	}
-	stmt, err := tx.PrepareContext(ctx, q)
+	stmt, err := tx.Stmt(ctx, q)
 	if err != nil {
 		return res, err
 	}
-	defer stmt.Close()
 	args := upsertArgs(sp, sc)
 	query := func(args ...any) *sql.Row { return stmt.QueryRowContext(ctx, args...) }
 	for _, r := range rows {
@@ -142,7 +142,7 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, entity) DO UPDATE SET updated_through = excluded.updated_through,
   backfilled_from = excluded.backfilled_from, cursor = excluded.cursor`
 
-func setWatermark(ctx context.Context, tx *sql.Tx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
+func setWatermark(ctx context.Context, tx preparedTx, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
 	_, err := tx.ExecContext(ctx, setWatermarkSQL, times.WatermarkArgs(sc, e, w)...)
 	if err != nil {
 		return fmt.Errorf("set watermark: %w", err)
@@ -152,7 +152,7 @@ func setWatermark(ctx context.Context, tx *sql.Tx, sc store.Scope, e helpdesk.En
 
 // Watermark returns the entity's watermark, zero when none is stored.
 func (s *Store) Watermark(ctx context.Context, sc store.Scope, e helpdesk.Entity) (store.Watermark, error) {
-	w, err := times.Watermark(s.r.QueryRowContext(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
+	w, err := times.Watermark(s.rst.QueryRowContext(ctx, `SELECT updated_through, backfilled_from, cursor FROM watermarks
 WHERE account = ? AND provider = ? AND entity = ?`, scope(sc, string(e))...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Watermark{}, nil
@@ -165,7 +165,7 @@ WHERE account = ? AND provider = ? AND entity = ?`, scope(sc, string(e))...))
 
 // SetWatermark stores the entity's watermark.
 func (s *Store) SetWatermark(ctx context.Context, sc store.Scope, e helpdesk.Entity, w store.Watermark) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return setWatermark(ctx, tx, sc, e, w) })
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return setWatermark(ctx, s.wst.in(tx), sc, e, w) })
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -179,7 +179,7 @@ func selectSQL(sp *entity.Spec, where string) string {
 
 // Ticket returns one stored ticket; store.ErrNotFound when absent.
 func (s *Store) Ticket(ctx context.Context, sc store.Scope, externalID string) (helpdesk.Ticket, error) {
-	row := s.r.QueryRowContext(ctx, selectSQL(entity.Tickets, "AND external_id = ?"), scope(sc, externalID)...)
+	row := s.rst.QueryRowContext(ctx, selectSQL(entity.Tickets, "AND external_id = ?"), scope(sc, externalID)...)
 	v, err := entity.Tickets.Scan(row, newTime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return helpdesk.Ticket{}, fmt.Errorf("sqlite: ticket %s: %w", externalID, store.ErrNotFound)
@@ -209,7 +209,7 @@ func (s *Store) Count(ctx context.Context, sc store.Scope, e helpdesk.Entity) (i
 func (s *Store) Tickets(ctx context.Context, sc store.Scope) func(yield func(helpdesk.Ticket, error) bool) {
 	return record.Tickets(func(after string) ([]helpdesk.Ticket, error) {
 		q := selectSQL(entity.Tickets, "AND external_id > ? ORDER BY external_id LIMIT ?")
-		t, err := queryAll(ctx, s.r, record.Records(times, entity.Tickets, entity.Ticket), q, scope(sc, after, record.TicketPage)...)
+		t, err := queryAll(ctx, s.rst, record.Records(times, entity.Tickets, entity.Ticket), q, scope(sc, after, record.TicketPage)...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: tickets: %w", err)
 		}

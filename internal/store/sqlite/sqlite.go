@@ -8,7 +8,8 @@
 // queues writers in the process, so SQLITE_BUSY never surfaces from our own
 // concurrency, and busy_timeout absorbs another process holding the lock.
 // Reads use a separate pool of query_only connections. Write transactions
-// begin IMMEDIATE.
+// begin IMMEDIATE. The statements of the hot paths stay prepared on each
+// connection (see stmts), so SQLite does not parse them on every call.
 //
 // Times are stored as TEXT in one fixed-width UTC form
 // (2006-01-02T15:04:05.000000Z), truncated to microseconds as on
@@ -53,6 +54,8 @@ func init() {
 type Store struct {
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // read-only pool
+	wst  *stmts  // runs statements prepared on w
+	rst  *stmts  // runs statements prepared on r
 	path string
 	now  func() time.Time
 	// daemonLock is the open, locked daemon lock file (ClaimDaemon).
@@ -71,13 +74,19 @@ const (
 // Open opens (creating if needed) the database a "sqlite:PATH" URL names
 // and applies migrations.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return open(ctx, url, "sqlite")
+}
+
+// open is Open through a database/sql driver registered as driver
+// (tests count what reaches SQLite).
+func open(ctx context.Context, url, driver string) (*Store, error) {
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok || path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: database URL %q: want sqlite:PATH (PATH without ? or #)", url)
 	}
 	s := &Store{path: path, now: time.Now}
 	var err error
-	if s.w, err = sql.Open("sqlite", path+"?"+writerParams); err != nil {
+	if s.w, err = sql.Open(driver, path+"?"+writerParams); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.w.SetMaxOpenConns(1)
@@ -87,12 +96,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", path+"?"+readerParams); err != nil {
+	if s.r, err = sql.Open(driver, path+"?"+readerParams); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
+	s.wst, s.rst = newStmts(s.w), newStmts(s.r)
 	return s, nil
 }
 
@@ -110,13 +120,16 @@ func (s *Store) migrate(ctx context.Context) error {
 // Backend returns "sqlite".
 func (s *Store) Backend() string { return "sqlite" }
 
-// Close closes both connection pools.
+// Close closes the prepared statements and both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close(), s.releaseDaemon())
+	return errors.Join(s.rst.close(), s.wst.close(), s.r.Close(), s.w.Close(), s.releaseDaemon())
 }
 
 // inTx runs f in one write transaction (BEGIN IMMEDIATE on the writer).
+// Once the transaction released the writer, the statements it ran
+// through s.wst before they were prepared get prepared.
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	defer s.wst.fill(ctx)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -134,8 +147,13 @@ func ignoreDone(err error) error {
 	return err
 }
 
+// querier is a pool or transaction, its statements prepared or not.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
 // queryAll runs q on db and scans every row it returns with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(record.Row) (T, error), q string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, db querier, scan func(record.Row) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

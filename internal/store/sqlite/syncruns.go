@@ -12,7 +12,7 @@ import (
 
 // UpdateSyncRun records a running run's counts so far.
 func (s *Store) UpdateSyncRun(ctx context.Context, sc store.Scope, r store.SyncRun) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sync_runs SET finished_at = NULL, created = ?, updated = ?, unchanged = ?,
+	res, err := s.wst.ExecContext(ctx, `UPDATE sync_runs SET finished_at = NULL, created = ?, updated = ?, unchanged = ?,
   failed = ?, error = ?, outcome = ?, skipped = ?, skips = ?, requests = ?, paused_ms = ? WHERE account = ? AND provider = ? AND id = ?`,
 		record.ProgressSyncRunArgs(sc, r)...)
 	if err == nil {
@@ -27,7 +27,7 @@ func (s *Store) UpdateSyncRun(ctx context.Context, sc store.Scope, r store.SyncR
 // InterruptSyncRuns marks unfinished runs of e started before before as
 // interrupted.
 func (s *Store) InterruptSyncRuns(ctx context.Context, sc store.Scope, e helpdesk.Entity, before, at time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, outcome = ?
+	res, err := s.wst.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, outcome = ?
 WHERE account = ? AND provider = ? AND entity = ? AND ticket_id = '' AND finished_at IS NULL AND started_at < ?`,
 		times.Bind(at), store.RunInterrupted, sc.Account, sc.Provider, string(e), times.Bind(before))
 	if err != nil {

@@ -59,7 +59,7 @@ func (s *Store) ClaimWrites(ctx context.Context, sc store.Scope, n int, lease ti
 WHERE id IN (SELECT o.id FROM outbox o WHERE ` + w.String() + ` ORDER BY o.id LIMIT ?)
 RETURNING ` + record.WriteColumns
 	args := append([]any{ts(now.Add(lease)), ts(now)}, w.Args...)
-	ws, err := queryAll(ctx, s.w, times.Write, q, append(args, n)...)
+	ws, err := queryAll(ctx, s.wst, times.Write, q, append(args, n)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim writes: %w", err)
 	}
@@ -76,7 +76,8 @@ func (s *Store) FinishWrite(ctx context.Context, sc store.Scope, id int64, o sto
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var state string
 		var attempts int
-		err := tx.QueryRowContext(ctx, `SELECT state, attempts FROM outbox WHERE account = ? AND provider = ? AND id = ? AND op <> ''`,
+		ptx := s.wst.in(tx)
+		err := ptx.QueryRowContext(ctx, `SELECT state, attempts FROM outbox WHERE account = ? AND provider = ? AND id = ? AND op <> ''`,
 			scope(sc, id)...).Scan(&state, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
@@ -87,7 +88,7 @@ func (s *Store) FinishWrite(ctx context.Context, sc store.Scope, id int64, o sto
 		if state != store.WriteInFlight || attempts != o.Attempt {
 			return store.ErrClaimLost
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = ?, next_attempt = ?, answer = ?, result_id = ?,
+		_, err = ptx.ExecContext(ctx, `UPDATE outbox SET state = ?, next_attempt = ?, answer = ?, result_id = ?,
   uncertain = ?, duration_us = ?, updated_at = ?, finished_at = ?, last_error = answer, claimed_until = NULL WHERE id = ?`,
 			append(times.OutcomeArgs(o), id)...)
 		return err
@@ -100,7 +101,7 @@ func (s *Store) FinishWrite(ctx context.Context, sc store.Scope, id int64, o sto
 
 // Write returns one write.
 func (s *Store) Write(ctx context.Context, sc store.Scope, id int64) (store.Write, error) {
-	ws, err := queryAll(ctx, s.r, times.Write, `SELECT `+record.WriteColumns+` FROM outbox
+	ws, err := queryAll(ctx, s.rst, times.Write, `SELECT `+record.WriteColumns+` FROM outbox
 WHERE account = ? AND provider = ? AND id = ? AND op <> ''`, scope(sc, id)...)
 	if err != nil {
 		return store.Write{}, fmt.Errorf("sqlite: write %d: %w", id, err)
@@ -114,7 +115,7 @@ WHERE account = ? AND provider = ? AND id = ? AND op <> ''`, scope(sc, id)...)
 // Writes lists writes newest first.
 func (s *Store) Writes(ctx context.Context, sc store.Scope, f store.WriteFilter) ([]store.Write, error) {
 	q, args := query.Writes(dialect, sc, f).Select(record.WriteColumns, "outbox", "id DESC", query.WriteLimit(f))
-	ws, err := queryAll(ctx, s.r, times.Write, q, args...)
+	ws, err := queryAll(ctx, s.rst, times.Write, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list writes: %w", err)
 	}
