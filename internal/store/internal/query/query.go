@@ -103,10 +103,12 @@ func SyncRuns(d Dialect, sc store.Scope, f store.SyncRunFilter) (string, []any) 
 }
 
 // PendingCallbacks returns the conditions of accepted, unprocessed
-// callbacks.
+// callbacks. The result is a literal, as in the partial index of pending
+// callbacks: a prepared statement whose plan used a bound value is
+// planned again each time the value is bound.
 func PendingCallbacks(d Dialect, sc store.Scope) *Where {
 	w := Scoped(d, sc)
-	w.Add("result = ?", store.CallbackAccepted)
+	w.Add("result = '" + store.CallbackAccepted + "'")
 	return w
 }
 
