@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -270,34 +271,50 @@ func alternate(b *testing.B, op func(i int, one bool)) {
 }
 
 // BenchmarkHotPaths runs each hot path (see hotPaths) on a store running
-// prepared statements, then on one running every statement unprepared,
-// and reports the process's CPU time per call besides the elapsed time:
-// a commit waits for fsync, which costs no CPU.
+// prepared statements and on one running every statement unprepared, in
+// alternate blocks of calls, and reports per call the process's CPU time
+// and allocations of each and their CPU ratio (unprepared/prepared). CPU
+// time, not elapsed time: a commit waits for fsync, which costs no CPU.
 func BenchmarkHotPaths(b *testing.B) {
+	const block = 20 // calls between two readings of the CPU time
 	for _, p := range hotPaths {
-		for _, prepared := range []bool{true, false} {
-			name := p.name + "/prepared"
-			if !prepared {
-				name = p.name + "/unprepared"
-			}
-			b.Run(name, func(b *testing.B) {
+		b.Run(p.name, func(b *testing.B) {
+			var run [2]func(int) error // prepared, unprepared
+			for v := range run {
 				s := benchStore(b)
-				s.wst.off, s.rst.off = !prepared, !prepared
-				run := p.prepare(b, s, b.N+1)
-				if err := run(0); err != nil { // prepares the statements
+				s.wst.off, s.rst.off = v == 1, v == 1
+				run[v] = p.prepare(b, s, b.N+1)
+				if err := run[v](0); err != nil { // prepares the statements
 					b.Fatal(err)
 				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu := cpuTime(b)
-				for i := 1; i <= b.N; i++ {
-					if err := run(i); err != nil {
-						b.Fatal(err)
+			}
+			var cpu [2]time.Duration
+			var allocs [2]uint64
+			var ms runtime.MemStats
+			b.ResetTimer()
+			for i := 1; i <= b.N; i += block {
+				for k := range 2 {
+					v := (i/block + k) % 2 // which goes first alternates
+					runtime.ReadMemStats(&ms)
+					m0, c0 := ms.Mallocs, cpuTime(b)
+					for j := i; j < min(i+block, b.N+1); j++ {
+						if err := run[v](j); err != nil {
+							b.Fatal(err)
+						}
 					}
+					cpu[v] += cpuTime(b) - c0
+					runtime.ReadMemStats(&ms)
+					allocs[v] += ms.Mallocs - m0
 				}
-				b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
-			})
-		}
+			}
+			n := float64(b.N)
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(cpu[0])/n, "cpu-ns/call")
+			b.ReportMetric(float64(cpu[1])/n, "unprepared-cpu-ns/call")
+			b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-ratio")
+			b.ReportMetric(float64(allocs[0])/n, "allocs/call")
+			b.ReportMetric(float64(allocs[1])/n, "unprepared-allocs/call")
+		})
 	}
 }
 
