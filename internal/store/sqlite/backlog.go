@@ -12,7 +12,7 @@ import (
 // OutboxBacklogs returns every scope's live outbox in one query over the
 // live rows' partial index.
 func (s *Store) OutboxBacklogs(ctx context.Context) (map[store.Scope]store.OutboxBacklog, error) {
-	bs, err := queryAll(ctx, s.r, times.Backlog, query.OutboxBacklogs)
+	bs, err := queryAll(ctx, s.rst, times.Backlog, query.OutboxBacklogs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: outbox backlogs: %w", err)
 	}

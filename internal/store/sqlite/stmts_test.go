@@ -177,6 +177,13 @@ var hotPaths = []hotPath{
 			return err
 		}
 	}},
+	{"OutboxBacklogs", func(t testing.TB, s *Store, n int) func(int) error {
+		enqueueWrites(t, s, 1)
+		return func(int) error {
+			_, err := s.OutboxBacklogs(t.Context())
+			return err
+		}
+	}},
 	{"Picklists", func(t testing.TB, s *Store, n int) func(int) error {
 		return func(int) error {
 			_, _, err := s.Picklists(t.Context(), storetest.Scope)
