@@ -15,7 +15,7 @@ func (s *Store) RecordSyncRun(ctx context.Context, sc store.Scope, r store.SyncR
 	r.StartedAt = norm.Or(r.StartedAt, s.now)
 	r.FinishedAt = norm.Or(r.FinishedAt, s.now)
 	var id int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO sync_runs (`+record.RecordSyncRunColumns+`)
+	err := s.wst.QueryRowContext(ctx, `INSERT INTO sync_runs (`+record.RecordSyncRunColumns+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		times.RecordSyncRunArgs(sc, r)...).Scan(&id)
 	if err != nil {

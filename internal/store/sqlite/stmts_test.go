@@ -95,6 +95,14 @@ var hotPaths = []hotPath{
 	{"WriteBatch", func(t testing.TB, s *Store, n int) func(int) error {
 		return func(i int) error { return writeTicket(t, s, i) }
 	}},
+	{"WriteBatch(one)", func(t testing.TB, s *Store, n int) func(int) error {
+		return func(i int) error {
+			tk := storetest.Ticket("101", at(i), fmt.Sprint("summary ", i))
+			_, err := s.WriteBatch(t.Context(), storetest.Scope, store.Batch{Entity: helpdesk.EntityTickets,
+				Tickets: []helpdesk.Ticket{tk}})
+			return err
+		}
+	}},
 	{"Watermark", func(t testing.TB, s *Store, n int) func(int) error {
 		if err := writeTicket(t, s, 0); err != nil {
 			t.Fatal(err)
@@ -126,6 +134,13 @@ var hotPaths = []hotPath{
 		ids := startRuns(t, s, n)
 		return func(i int) error {
 			return s.FinishSyncRun(t.Context(), storetest.Scope, store.SyncRun{ID: ids[i], Updated: 1, FinishedAt: at(i)})
+		}
+	}},
+	{"RecordSyncRun", func(t testing.TB, s *Store, n int) func(int) error {
+		return func(i int) error {
+			_, err := s.RecordSyncRun(t.Context(), storetest.Scope, store.SyncRun{Trigger: "callback",
+				Entity: helpdesk.EntityTickets, TicketID: "101", StartedAt: at(i), FinishedAt: at(i), Updated: 1})
+			return err
 		}
 	}},
 	{"AcquireLease", func(t testing.TB, s *Store, n int) func(int) error {
