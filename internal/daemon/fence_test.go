@@ -25,7 +25,7 @@ func TestFence(t *testing.T) {
 	cfg := &config.Config{}
 	cfg.Account.Name, cfg.Helpdesk.Provider = "acme", "connectwise"
 	g := &generation{cfg: cfg}
-	a := &runner{o: Options{Store: st, Holder: "replica-a"}}
+	a := &runner{o: Options{Store: st, Holder: "replica-a", LeaseTTL: time.Hour}}
 	l, err := st.AcquireLease(ctx, leaseName(cfg), "replica-a", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,10 @@ func TestFence(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := a.fence(g, l.Epoch)(ctx); !errors.Is(err, errNotLeading) {
-		t.Fatalf("released: %v, want errNotLeading", err)
+		t.Fatalf("released (or expired) meanwhile: %v, want errNotLeading", err)
+	}
+	if err := st.ReleaseLease(ctx, leaseName(cfg), "replica-a"); err != nil { // the check took it afresh
+		t.Fatal(err)
 	}
 	if _, err := st.AcquireLease(ctx, leaseName(cfg), "replica-b", time.Hour); err != nil {
 		t.Fatal(err)

@@ -261,24 +261,23 @@ func (d *runner) reconcileLoop(ctx context.Context, g *generation, epoch int64) 
 // errNotLeading stops an apply whose replica no longer leads the account.
 var errNotLeading = errors.New("this replica no longer holds the account's lease")
 
-// fence returns the check made before each change an apply makes: the
-// account's lease is unexpired (by the database's clock), held by this
-// replica, under the epoch it started leading with. A renewal that
-// failed, or another replica that took the lease over, stops the apply
-// before its next change.
+// fence returns the check made before each change an apply makes: this
+// replica still holds the account's lease under the epoch it started
+// leading with. The check is a renewal (one indexed upsert): a lease
+// another replica took answers ErrLeaseHeld, and one that expired
+// meanwhile comes back under a new epoch; either stops the apply before
+// its next change.
 func (d *runner) fence(g *generation, epoch int64) func(context.Context) error {
 	name := leaseName(g.cfg)
 	return func(ctx context.Context) error {
-		ls, err := d.o.Store.Leases(ctx, name)
-		if err != nil {
-			return fmt.Errorf("%w: lease unknown: %w", errNotLeading, err)
+		l, err := d.o.Store.AcquireLease(ctx, name, d.o.Holder, d.o.LeaseTTL)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: %w", errNotLeading, err)
+		case l.Epoch != epoch:
+			return fmt.Errorf("%w: the lease expired and was taken afresh (epoch %d, led under %d)", errNotLeading, l.Epoch, epoch)
 		}
-		for _, l := range ls {
-			if l.Name == name && l.Holder == d.o.Holder && l.Epoch == epoch {
-				return nil
-			}
-		}
-		return errNotLeading
+		return nil
 	}
 }
 
