@@ -264,9 +264,10 @@ var errNotLeading = errors.New("this replica no longer holds the account's lease
 // fence returns the check made before each change an apply makes: this
 // replica still holds the account's lease under the epoch it started
 // leading with. The check is a renewal (one indexed upsert): a lease
-// another replica took answers ErrLeaseHeld, and one that expired
-// meanwhile comes back under a new epoch; either stops the apply before
-// its next change.
+// another replica holds answers ErrLeaseHeld, and one another replica
+// held in between comes back under a new epoch; either stops the apply
+// before its next change. (A lease that expired with no other holder
+// since keeps its epoch: nobody else led meanwhile.)
 func (d *runner) fence(g *generation, epoch int64) func(context.Context) error {
 	name := leaseName(g.cfg)
 	return func(ctx context.Context) error {
