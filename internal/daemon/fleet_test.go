@@ -185,8 +185,13 @@ func withLabel(series, label string) string {
 
 func metricValue(t testing.TB, base, series string) float64 {
 	t.Helper()
-	_, body := get(t.(*testing.T), base+"/metrics")
-	for _, line := range strings.Split(body, "\n") {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			var f float64
 			fmt.Sscan(v, &f)

@@ -41,6 +41,7 @@ type scaleResult struct {
 	p50, p99       time.Duration // callback answer time, seen by the PSA
 	lost           int           // changes not in the store when the load ended (after a grace period)
 	refused        map[int]int   // answers other than 2xx, by status (503: not logged in time, the PSA retries)
+	answered2xx    float64       // 2xx answers the daemon's horizon_callback_answer_duration_seconds counted
 }
 
 // callbackTimer is the emulated PSAs' transport for webhooks: it times
@@ -241,6 +242,7 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 		res.p99 = times[min(len(times)-1, len(times)*99/100)]
 	}
 	res.refused = fails
+	res.answered2xx = metricValue(t, "http://"+ln.Addr().String(), `horizon_callback_answer_duration_seconds_count{code="2xx"}`)
 	return res
 }
 
@@ -329,6 +331,11 @@ func TestFleetScale(t *testing.T) {
 	}
 	if len(res.refused) > 0 {
 		t.Errorf("callbacks not answered 2xx, by status: %v (of %d)", res.refused, res.callbacks)
+	}
+	// The answer-time histogram counts what the PSAs saw (and the
+	// startup's webhooks, if any).
+	if res.answered2xx < float64(res.callbacks) {
+		t.Errorf("horizon_callback_answer_duration_seconds counted %v 2xx answers; the PSAs got %d", res.answered2xx, res.callbacks)
 	}
 }
 

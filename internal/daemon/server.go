@@ -106,7 +106,25 @@ func (d *Daemon) callbacks(w http.ResponseWriter, r *http.Request, name string) 
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
 	}
-	rc.ServeHTTP(w, r)
+	if r.Method != http.MethodPost {
+		rc.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rc.ServeHTTP(sw, r)
+	d.fm.CallbackAnswer.WithLabelValues(fmt.Sprintf("%dxx", sw.status/100)).Observe(time.Since(start).Seconds())
+}
+
+// statusRecorder remembers the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // unknownAccount answers 404 for a path naming no account this process

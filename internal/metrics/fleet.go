@@ -11,6 +11,9 @@ type Fleet struct {
 	Accounts    *prometheus.GaugeVec
 	AccountsLed prometheus.Gauge
 	Replicas    prometheus.Gauge
+	// CallbackAnswer times every webhook's answer, all accounts together:
+	// what the PSAs see (they give up after 5 to 10 s and retry).
+	CallbackAnswer *prometheus.HistogramVec
 }
 
 // NewFleet registers the fleet collectors on reg.
@@ -24,5 +27,9 @@ func NewFleet(reg prometheus.Registerer) *Fleet {
 			Help: "Accounts whose lease this replica holds (it reconciles, syncs and writes back for them)."}),
 		Replicas: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "replicas",
 			Help: "Live replicas sharing the store's accounts, as this replica last counted them."}),
+		CallbackAnswer: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "callback_answer_duration_seconds",
+			Help:    "Time from a webhook's arrival to its answer, every account of the process together, by status class (2xx, 4xx, 5xx).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}},
+			[]string{"code"}),
 	}
 }
