@@ -30,9 +30,10 @@ func (s *Store) InsertCallbacks(ctx context.Context, sc store.Scope, recs []stor
 }
 
 // InsertCallbackBatches logs the deliveries of several scopes in one
-// transaction: one commit for the webhooks of many accounts.
+// transaction: one commit for the webhooks of many accounts, ahead of the
+// other writers waiting (see gate).
 func (s *Store) InsertCallbackBatches(ctx context.Context, bs []store.CallbackBatch) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTxFirst(ctx, func(tx *sql.Tx) error {
 		for i := range bs {
 			bc := &bs[i]
 			bc.IDs, bc.Dup = make([]int64, len(bc.Records)), make([]bool, len(bc.Records))

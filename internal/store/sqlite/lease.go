@@ -58,7 +58,7 @@ func (s *Store) leaseHeld(ctx context.Context, name string) (store.Lease, error)
 // ReleaseLease ends holder's lease now, if holder still holds it. The row
 // and its epoch stay, so the next acquisition starts a new epoch.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE leases SET holder = '', expires_at = ? WHERE name = ? AND holder = ?`,
+	_, err := s.wexec(ctx, `UPDATE leases SET holder = '', expires_at = ? WHERE name = ? AND holder = ?`,
 		ts(s.now()), name, holder)
 	if err != nil {
 		return fmt.Errorf("sqlite: release lease %s: %w", name, err)

@@ -76,7 +76,7 @@ func (s *Store) SetUserMapping(ctx context.Context, sc store.Scope, m store.User
 	if m.UpdatedAt.IsZero() {
 		m.UpdatedAt = s.now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO user_mappings (account, provider, helpdesk_user_id, horizon_user, updated_at)
+	_, err := s.wexec(ctx, `INSERT INTO user_mappings (account, provider, helpdesk_user_id, horizon_user, updated_at)
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, helpdesk_user_id) DO UPDATE SET horizon_user = excluded.horizon_user,
   updated_at = excluded.updated_at`, times.UserMappingArgs(sc, m)...)
@@ -88,7 +88,7 @@ ON CONFLICT (account, provider, helpdesk_user_id) DO UPDATE SET horizon_user = e
 
 // DeleteUserMapping removes a mapping; a missing one is not an error.
 func (s *Store) DeleteUserMapping(ctx context.Context, sc store.Scope, helpdeskUserID string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM user_mappings WHERE account = ? AND provider = ? AND helpdesk_user_id = ?`,
+	_, err := s.wexec(ctx, `DELETE FROM user_mappings WHERE account = ? AND provider = ? AND helpdesk_user_id = ?`,
 		scope(sc, helpdeskUserID)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete user mapping %s: %w", helpdeskUserID, err)

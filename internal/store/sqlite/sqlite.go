@@ -52,10 +52,13 @@ func init() {
 
 // Store is a SQLite-backed store.Store.
 type Store struct {
-	w    *sql.DB // the single writer connection
-	r    *sql.DB // read-only pool
-	wst  *stmts  // runs statements prepared on w
-	rst  *stmts  // runs statements prepared on r
+	w   *sql.DB // the single writer connection
+	r   *sql.DB // read-only pool
+	wst *stmts  // runs statements prepared on w
+	// wg orders the writers of w (see gate): every use of w goes
+	// through inTx, wst or wexec, which hold it.
+	wg   *gate
+	rst  *stmts // runs statements prepared on r
 	path string
 	now  func() time.Time
 	// daemonLock is the open, locked daemon lock file (ClaimDaemon).
@@ -102,7 +105,9 @@ func open(ctx context.Context, url, driver string) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
+	s.wg = &gate{}
 	s.wst, s.rst = newStmts(s.w), newStmts(s.r)
+	s.wst.gate = s.wg
 	return s, nil
 }
 
@@ -129,7 +134,21 @@ func (s *Store) Close() error {
 // Once the transaction released the writer, the statements it ran
 // through s.wst before they were prepared get prepared.
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.inTxOrder(ctx, false, f)
+}
+
+// inTxFirst is inTx ahead of every other waiting writer: the callback
+// log's commits (see gate).
+func (s *Store) inTxFirst(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.inTxOrder(ctx, true, f)
+}
+
+func (s *Store) inTxOrder(ctx context.Context, first bool, f func(*sql.Tx) error) error {
 	defer s.wst.fill(ctx)
+	if err := s.wg.acquire(ctx, first); err != nil {
+		return err
+	}
+	defer s.wg.release()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -138,6 +157,15 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}
 	return tx.Commit()
+}
+
+// wexec runs a statement on the writer, unprepared, in its turn.
+func (s *Store) wexec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := s.wg.acquire(ctx, false); err != nil {
+		return nil, err
+	}
+	defer s.wg.release()
+	return s.w.ExecContext(ctx, q, args...)
 }
 
 func ignoreDone(err error) error {

@@ -28,6 +28,8 @@ type stmts struct {
 	want map[string]bool
 	// off runs every statement unprepared (benchmarks compare).
 	off bool
+	// gate, when set (the writer), is held while a statement runs.
+	gate *gate
 }
 
 func newStmts(db *sql.DB) *stmts {
@@ -61,8 +63,24 @@ func (c *stmts) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// turn waits for the pool's gate, if any, and returns its release.
+func (c *stmts) turn(ctx context.Context) (func(), error) {
+	if c.gate == nil {
+		return func() {}, nil
+	}
+	if err := c.gate.acquire(ctx, false); err != nil {
+		return nil, err
+	}
+	return c.gate.release, nil
+}
+
 // QueryContext runs q prepared.
 func (c *stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	done, err := c.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if c.off {
 		return c.db.QueryContext(ctx, q, args...)
 	}
@@ -76,6 +94,11 @@ func (c *stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 // QueryRowContext runs q prepared. Should preparing fail, q runs
 // unprepared, which reports the error through the row as before.
 func (c *stmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	done, err := c.turn(ctx)
+	if err != nil {
+		return c.db.QueryRowContext(ctx, q, args...) // ctx ended: the row reports it
+	}
+	defer done()
 	if c.off {
 		return c.db.QueryRowContext(ctx, q, args...)
 	}
@@ -88,6 +111,11 @@ func (c *stmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql
 
 // ExecContext runs q prepared.
 func (c *stmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	done, err := c.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if c.off {
 		return c.db.ExecContext(ctx, q, args...)
 	}

@@ -57,7 +57,7 @@ func (s *Store) prune(ctx context.Context, table, where string, before time.Time
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE `+where+` LIMIT ?)`,
+	res, err := s.wexec(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE `+where+` LIMIT ?)`,
 		times.Bind(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune %s: %w", table, err)

@@ -28,7 +28,7 @@ WHERE account = ? AND provider = ? AND key = ?`, scope(sc, key)...).Scan(&t.Seal
 
 // PutAccessToken stores a sealed token under key.
 func (s *Store) PutAccessToken(ctx context.Context, sc store.Scope, key string, t helpdesk.CachedToken) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO access_tokens (account, provider, key, sealed, expires_at)
+	_, err := s.wexec(ctx, `INSERT INTO access_tokens (account, provider, key, sealed, expires_at)
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, key) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at`,
 		scope(sc, key, t.Sealed, ts(t.Expiry))...)

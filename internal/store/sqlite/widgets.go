@@ -15,7 +15,7 @@ import (
 func (s *Store) RecordWidgetCheck(ctx context.Context, sc store.Scope, c store.WidgetCheck) error {
 	c.CheckedAt = norm.Or(c.CheckedAt, s.now)
 	ok, failed := norm.Widget(c)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO widget_checks (account, provider, name, url, up, checked_at,
+	_, err := s.wexec(ctx, `INSERT INTO widget_checks (account, provider, name, url, up, checked_at,
   last_success, last_error, last_error_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, provider, name) DO UPDATE SET url = excluded.url, up = excluded.up,
   checked_at = excluded.checked_at,
