@@ -109,6 +109,9 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	dbURL := "sqlite:" + filepath.Join(root, "h.db")
 	if os.Getenv("HORIZON_BENCH_STORE") == "postgres" {
 		dbURL = pgtest.FreshURL(t)
+		if n := os.Getenv("HORIZON_BENCH_POOL"); n != "" { // the pool size to try instead of the default
+			dbURL += "&pool_max_conns=" + n
+		}
 	}
 	st, err := store.Open(context.Background(), dbURL)
 	if err != nil {
