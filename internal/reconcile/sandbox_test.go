@@ -322,22 +322,31 @@ func checkMappings(t *testing.T, e *env) {
 
 func checkWebhooksRegistered(t *testing.T, ctx context.Context, e *env) {
 	t.Helper()
+	managed := managedWebhooks(t, ctx, e)
+	for _, h := range managed {
+		if strings.Contains(h.URL, callbackSecret) {
+			t.Errorf("observed webhook %s exposes the secret in its URL", h.Key)
+		}
+	}
+	if len(managed) == 0 {
+		t.Fatal("apply registered no webhook")
+	}
+}
+
+// managedWebhooks returns the webhooks Horizon registered on the PSA.
+func managedWebhooks(t *testing.T, ctx context.Context, e *env) []helpdesk.Webhook {
+	t.Helper()
 	hooks, err := e.rec.Provider.Webhooks(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	managed := 0
+	var out []helpdesk.Webhook
 	for _, h := range hooks {
 		if h.Managed {
-			managed++
-			if strings.Contains(h.URL, callbackSecret) {
-				t.Errorf("observed webhook %s exposes the secret in its URL", h.Key)
-			}
+			out = append(out, h)
 		}
 	}
-	if managed == 0 {
-		t.Fatal("apply registered no webhook")
-	}
+	return out
 }
 
 // TestSuspendAndWarnOnlyReport checks that suspend: true stops every PSA
@@ -450,16 +459,7 @@ func TestApplyFencedStopsWhenLeadershipIsLost(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("fence called %d times, want 2 (it is not asked again once it failed)", calls)
 	}
-	registered, err := e.rec.Provider.Webhooks(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	managed := 0
-	for _, h := range registered {
-		if h.Managed {
-			managed++
-		}
-	}
+	managed := len(managedWebhooks(t, ctx, e))
 	if first := res.Applied[0]; first.Kind == reconcile.KindWebhooks && managed > 1 || first.Kind != reconcile.KindWebhooks && managed > 0 {
 		t.Errorf("%d webhooks registered after the fence failed (first change: %s %s)", managed, first.Action, first.Target)
 	}
