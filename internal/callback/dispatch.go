@@ -229,9 +229,11 @@ func (d *Dispatcher) wait(ctx context.Context) bool {
 	}
 }
 
-// nextWait is the poll interval, or less when a retry is due sooner.
+// nextWait is the poll interval (up to a fifth less, at random, so that
+// the dispatchers of accounts started together do not poll together), or
+// less when a retry is due sooner.
 func (d *Dispatcher) nextWait() time.Duration {
-	wait := d.cfg.PollInterval
+	wait := d.cfg.PollInterval - time.Duration(rand.Int64N(int64(d.cfg.PollInterval/5)+1))
 	now := d.cfg.Now()
 	for _, st := range d.retry {
 		wait = min(wait, max(st.next.Sub(now), time.Millisecond))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -110,7 +111,9 @@ func (d *runner) leadership(ctx context.Context) {
 	var ledEpoch int64
 	for {
 		g := d.gen.Load()
-		wait := every
+		// Up to a fifth early, at random: accounts started together would
+		// otherwise renew together, a thousand upserts in one burst.
+		wait := every - time.Duration(rand.Int64N(int64(every/5)+1))
 		if g != nil {
 			name := g.cfg.Account.Name
 			switch {
