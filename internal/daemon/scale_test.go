@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,6 +190,14 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 	}
 	// Changes are made on a schedule, not on a ticker's ticks: a ticker
 	// drops the ticks a busy machine misses, and the rate with them.
+	if p := os.Getenv("HORIZON_BENCH_CPUPROFILE"); p != "" { // the load alone, not the startup
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	loadStart := time.Now()
 	sent := 0
 	for elapsed := time.Duration(0); elapsed < load; elapsed = time.Since(loadStart) {
@@ -213,6 +223,7 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 		time.Sleep(time.Millisecond) // the generator's pace, not a wait for a condition
 	}
 	res.rate = float64(sent) / time.Since(loadStart).Seconds()
+	pprof.StopCPUProfile()
 
 	// Nothing lost: every ticket's last change reaches the store.
 	lostDeadline := time.Now().Add(2 * time.Minute)
@@ -342,12 +353,18 @@ func TestFleetScale(t *testing.T) {
 	}
 }
 
-// BenchmarkFleet: one replica, n accounts of 50 tickets each on SQLite,
+// BenchmarkFleet: one replica, n accounts of 50 tickets each on SQLite
+// (GOGC=400, as deploy/ sets it),
 // every PSA in turn, then callbacks at 1,000/s spread over the accounts
 // for 10 s. HORIZON_BENCH_ACCOUNTS picks the sizes (default 10,100,1000);
 // HORIZON_BENCH_STORE=postgres runs the store on PostgreSQL
 // (HORIZON_TEST_POSTGRES_URL, as scripts/with-postgres sets) instead.
 func BenchmarkFleet(b *testing.B) {
+	// The daemon as deploy/ runs it: GOGC=400 (unless GOGC says
+	// otherwise). The emulated PSAs share the process and its collector.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	sizes := []int{10, 100, 1000}
 	if s := os.Getenv("HORIZON_BENCH_ACCOUNTS"); s != "" {
 		sizes = nil
