@@ -43,7 +43,7 @@ type scaleResult struct {
 	p50, p99       time.Duration // callback answer time, seen by the PSA
 	lost           int           // changes not in the store when the load ended (after a grace period)
 	refused        map[int]int   // answers other than 2xx, by status (503: not logged in time, the PSA retries)
-	answered2xx    float64       // 2xx answers the daemon's horizon_callback_answer_duration_seconds counted
+	answered2xx    float64       // 200 answers the daemon's horizon_callback_answer_duration_seconds counted
 }
 
 // callbackTimer is the emulated PSAs' transport for webhooks: it times
@@ -256,7 +256,7 @@ func runFleetScale(t testing.TB, n int, rate float64, load time.Duration) scaleR
 		res.p99 = times[min(len(times)-1, len(times)*99/100)]
 	}
 	res.refused = fails
-	res.answered2xx = metricValue(t, "http://"+ln.Addr().String(), `horizon_callback_answer_duration_seconds_count{code="2xx"}`)
+	res.answered2xx = metricValue(t, "http://"+ln.Addr().String(), `horizon_callback_answer_duration_seconds_count{code="200"}`)
 	return res
 }
 

@@ -23,10 +23,15 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherers{d}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", d.readyz)
-	mux.HandleFunc("/callbacks/{account}/{provider}", func(w http.ResponseWriter, r *http.Request) {
+	// Every answer to a PSA is timed, "no such account" and "starting"
+	// included: that is what the PSA waits for.
+	timed := func(f http.HandlerFunc) http.Handler {
+		return promhttp.InstrumentHandlerDuration(d.fm.CallbackAnswer, f)
+	}
+	mux.Handle("/callbacks/{account}/{provider}", timed(func(w http.ResponseWriter, r *http.Request) {
 		d.callbacks(w, r, r.PathValue("account"))
-	})
-	mux.HandleFunc("/callbacks/{provider}", func(w http.ResponseWriter, r *http.Request) { d.callbacks(w, r, "") })
+	}))
+	mux.Handle("/callbacks/{provider}", timed(func(w http.ResponseWriter, r *http.Request) { d.callbacks(w, r, "") }))
 	mux.HandleFunc("/api/v1/accounts/{account}/{rest...}", d.accountAPI)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		rn := d.runnerFor("")
@@ -106,25 +111,7 @@ func (d *Daemon) callbacks(w http.ResponseWriter, r *http.Request, name string) 
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
 	}
-	if r.Method != http.MethodPost {
-		rc.ServeHTTP(w, r)
-		return
-	}
-	start := time.Now()
-	sw := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	rc.ServeHTTP(sw, r)
-	d.fm.CallbackAnswer.WithLabelValues(fmt.Sprintf("%dxx", sw.status/100)).Observe(time.Since(start).Seconds())
-}
-
-// statusRecorder remembers the status a handler answered.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
+	rc.ServeHTTP(w, r)
 }
 
 // unknownAccount answers 404 for a path naming no account this process

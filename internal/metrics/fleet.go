@@ -28,7 +28,7 @@ func NewFleet(reg prometheus.Registerer) *Fleet {
 		Replicas: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "replicas",
 			Help: "Live replicas sharing the store's accounts, as this replica last counted them."}),
 		CallbackAnswer: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "callback_answer_duration_seconds",
-			Help:    "Time from a webhook's arrival to its answer, every account of the process together, by status class (2xx, 4xx, 5xx).",
+			Help:    "Time from a webhook's arrival to its answer, every account of the process together, by status code.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}},
 			[]string{"code"}),
 	}
