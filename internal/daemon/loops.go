@@ -309,7 +309,6 @@ func (d *runner) pass(ctx context.Context, g *generation, epoch int64) (err erro
 	d.afterApply(g, res)
 	d.record(p, res)
 	d.board.passed(p, res.Err())
-	d.recordOutbox(ctx, g)
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
@@ -337,19 +336,4 @@ func (d *runner) record(p *reconcile.Plan, res reconcile.Result) {
 		}
 		d.m.WidgetUp.WithLabelValues(w.Name).Set(up)
 	}
-}
-
-// recordOutbox exports the write-back backlog.
-func (d *runner) recordOutbox(ctx context.Context, g *generation) {
-	st, err := d.o.Store.OutboxStats(ctx, g.acct.Scope)
-	if err != nil {
-		d.log.Warn("read outbox backlog", "err", err)
-		return
-	}
-	d.m.OutboxPending.Set(float64(st.Pending))
-	age := 0.0
-	if !st.Oldest.IsZero() {
-		age = time.Since(st.Oldest).Seconds()
-	}
-	d.m.OutboxOldestAge.Set(age)
 }

@@ -14,9 +14,9 @@ import (
 // path between polls (a callback is a hint, never data) and the manual
 // "sync this ticket". The run is recorded with trigger and the ticket's
 // ID once it has ended (a failure to record it is logged, and the sync's
-// own result returned); the watermark does not move. A manual one takes the PSA's ticket
-// as the truth (store.Batch.Authoritative): it replaces the stored copy
-// even when that one claims a later last-updated time.
+// own result returned); the watermark does not move. A manual one takes
+// the PSA's ticket as the truth (store.Batch.Authoritative): it replaces
+// the stored copy even when that one claims a later last-updated time.
 //
 // When the PSA no longer has the ticket (helpdesk.ErrNotFound), the stored
 // copy is marked deleted with UpdatedAt now, or just after its stored
